@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# One entry point for WorkTime Sync: setup | build | test | demo | bench | sim.
+# Idempotent: every install step checks first and is skipped when done.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+ROOT=$PWD
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- setup ----
+
+# The wasm-bindgen version Cargo.lock resolved; the CLI must match it exactly.
+locked_version() {
+  awk -v name="$1" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+}
+
+setup_rust() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    log "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  local want; want=$(locked_version wasm-bindgen)
+  if [ -n "$want" ]; then
+    local have=""
+    command -v wasm-bindgen >/dev/null && have=$(wasm-bindgen --version | awk '{print $2}')
+    if [ "$have" != "$want" ]; then
+      log "installing wasm-bindgen-cli $want (had: ${have:-none}; takes a few minutes once)"
+      # Not --locked: the CLI's own lock pins a webpki-roots the registry no longer serves.
+      cargo install wasm-bindgen-cli --version "$want"
+    fi
+  fi
+}
+
+setup_browser() {
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    log "installing Debian's chromium and chromium-driver"
+    local sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    # dpkg has been seen failing half-way once on this kind of machine; retry once.
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver \
+      || $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver
+  fi
+}
+
+setup_node() {
+  [ -f package-lock.json ] || return 0
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    log "installing npm packages (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+}
+
+setup() {
+  setup_rust
+  setup_browser
+  setup_node
+}
+
+# ----------------------------------------------------------------- test ----
+
+test_rust() {
+  log "cargo fmt --check"
+  cargo fmt --all --check
+  log "cargo clippy (native)"
+  cargo clippy --workspace --all-targets --locked -- -D warnings
+  log "cargo test (native)"
+  cargo test --workspace --locked
+}
+
+run_tests() {
+  setup
+  test_rust
+}
+
+# ----------------------------------------------------------------- main ----
+
+usage() {
+  cat <<USAGE
+usage: ./build.sh <command>
+  setup   install what is missing (wasm target, wasm-bindgen-cli, chromium, npm packages)
+  test    every test: fmt, clippy, native Rust tests, wasm tests in Chromium, end-to-end
+USAGE
+}
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  setup) setup ;;
+  test) run_tests "$@" ;;
+  -h|--help|help|"") usage ;;
+  *) usage >&2; die "unknown command: $cmd" ;;
+esac
