@@ -1,0 +1,101 @@
+// background.js — the service worker: a switchboard between Chrome's events
+// and the Rust shell (worktime_wasm.js). It decides nothing: it checks
+// messages, starts the wasm once, and forwards every event to it.
+//
+// MV3 rules this file obeys (see shared TOOLCHAIN.md):
+// - every listener is registered synchronously in the first turn: a worker
+//   woken for an event only delivers it to listeners registered then;
+// - no top-level await (the worker would never start) and no dynamic
+//   import() (refused in service workers): the wasm module is imported
+//   statically, started once, and its promise awaited inside each listener.
+import init, { Extension } from './worktime_wasm.js';
+import { checkMessage, errorToPlain, MessageError } from './messages.js';
+
+/** What the wasm shell may ask of the browser; it holds no logic either. */
+const host = {
+  /** One-shot alarm at `whenMs` (Unix ms); replaces one of the same name. */
+  setAlarm(name, whenMs) {
+    return chrome.alarms.create(name, { when: whenMs });
+  },
+  /** Repeating alarm every `periodMinutes`, created only when missing so
+   * that a worker restart does not push the next firing back. */
+  async ensureRepeatingAlarm(name, periodMinutes) {
+    const existing = await chrome.alarms.get(name);
+    if (!existing || existing.periodInMinutes !== periodMinutes) {
+      await chrome.alarms.create(name, { periodInMinutes: periodMinutes });
+    }
+  },
+  clearAlarm(name) {
+    return chrome.alarms.clear(name);
+  },
+  /** The toolbar badge: pending count, `!`, or empty. */
+  async setBadge(text, color) {
+    await chrome.action.setBadgeText({ text });
+    if (color) await chrome.action.setBadgeBackgroundColor({ color });
+  },
+  /** Tells open popup/options pages that the view changed. No page open is fine. */
+  broadcast(view) {
+    chrome.runtime.sendMessage({ type: 'status-changed', view }).catch(() => {});
+  },
+};
+
+let started = null;
+/** Starts the wasm and opens the shell once; later calls share the promise.
+ * A failed start is forgotten so the next event tries again. */
+function shell() {
+  if (!started) {
+    started = init({ module_or_path: chrome.runtime.getURL('worktime_wasm_bg.wasm') })
+      .then(() => Extension.open(host))
+      .catch((err) => {
+        started = null;
+        console.error('WorkTime Sync: the shell did not start:', errorToPlain(err));
+        throw err;
+      });
+  }
+  return started;
+}
+
+/** Runs `f` with the started shell; an error is logged, never thrown into Chrome. */
+function forward(what, f) {
+  return shell()
+    .then(f)
+    .catch((err) => console.error(`WorkTime Sync: ${what} failed:`, errorToPlain(err)));
+}
+
+// Ask Chrome to report idle after 60 s without input (and locked screens).
+chrome.idle.setDetectionInterval(60);
+
+chrome.runtime.onInstalled.addListener(() => forward('install', (ext) => ext.woke('installed')));
+chrome.runtime.onStartup.addListener(() => forward('startup', (ext) => ext.woke('startup')));
+chrome.alarms.onAlarm.addListener((alarm) => forward('alarm', (ext) => ext.alarm(alarm.name)));
+chrome.tabs.onRemoved.addListener((tabId) => forward('tab removal', (ext) => ext.tabRemoved(tabId)));
+chrome.idle.onStateChanged.addListener((state) => forward('idle change', (ext) => ext.idleChanged(state)));
+
+const OWN_ORIGIN = chrome.runtime.getURL('');
+
+chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
+  let checked;
+  try {
+    checked = checkMessage(message, sender, chrome.runtime.id, OWN_ORIGIN);
+  } catch (err) {
+    if (!(err instanceof MessageError)) throw err;
+    console.warn('WorkTime Sync: refused a message:', err.variant, err.message);
+    sendResponse({ ok: false, error: errorToPlain(err) });
+    return false;
+  }
+  shell()
+    .then((ext) =>
+      checked.family === 'content'
+        ? ext.contentMessage(checked.tabId, checked.message)
+        : ext.pageMessage(checked.message),
+    )
+    .then(
+      (reply) => sendResponse({ ok: true, reply: reply ?? null }),
+      (err) => sendResponse({ ok: false, error: errorToPlain(err) }),
+    );
+  return true; // the answer comes asynchronously
+});
+
+// Start now rather than on the first event, so that a worker restarted by an
+// event Chrome delivers elsewhere still resumes pending work promptly.
+forward('start', (ext) => ext.woke('wake'));

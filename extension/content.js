@@ -1,0 +1,70 @@
+// content.js — runs on github.com pull-request pages and tells the service
+// worker three things: which path this tab shows, whether the tab is visible,
+// and that the page is going away. It reads nothing of the page's content:
+// only `location.pathname` and `document.visibilityState`.
+//
+// The worker derives the pull request from the path (the same rule as
+// `PrRef::from_url_path` in the protocol crate, so there is one rule, in
+// Rust), and the sender's tab id identifies the tab. A path that is not a
+// pull request (the user navigated away inside GitHub) ends this tab's
+// session there.
+(() => {
+  'use strict';
+
+  // GitHub navigates without reloading (Turbo), so the script outlives
+  // the pull request it started on. Report only real changes.
+  let lastPath = null;
+  let lastVisible = null;
+  let alive = true;
+
+  function send(message) {
+    if (!alive) return;
+    try {
+      chrome.runtime.sendMessage(message).catch(() => {
+        // The worker answered with an error or was restarting; the next
+        // report carries the full state again, so nothing is lost.
+      });
+    } catch (_) {
+      // "Extension context invalidated": the extension was reloaded or
+      // removed. This copy of the script is orphaned; go quiet.
+      alive = false;
+      clearInterval(poll);
+    }
+  }
+
+  function report(force) {
+    const path = location.pathname;
+    const visible = document.visibilityState === 'visible';
+    if (!force && path === lastPath && visible === lastVisible) return;
+    lastPath = path;
+    lastVisible = visible;
+    send({ type: 'page-state', path, visible });
+  }
+
+  // In-page navigation: the Navigation API sees pushState/replaceState;
+  // popstate covers back/forward; Turbo fires turbo:load on the document.
+  if (window.navigation && typeof window.navigation.addEventListener === 'function') {
+    window.navigation.addEventListener('navigatesuccess', () => report(false));
+  }
+  window.addEventListener('popstate', () => report(false));
+  document.addEventListener('turbo:load', () => report(false));
+  // A cheap safety net for any navigation the events above miss: one string
+  // comparison every second, no message unless something changed.
+  const poll = setInterval(() => report(false), 1000);
+
+  document.addEventListener('visibilitychange', () => report(false));
+
+  // pagehide is not reliable when a tab closes, which is why the worker also
+  // ends a session when the tab is removed; neither signal alone is trusted.
+  window.addEventListener('pagehide', () => {
+    lastPath = null;
+    lastVisible = null;
+    send({ type: 'page-left' });
+  });
+  // Back/forward cache: the same document comes back without reloading.
+  window.addEventListener('pageshow', (event) => {
+    if (event.persisted) report(true);
+  });
+
+  report(true);
+})();

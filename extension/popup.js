@@ -1,0 +1,174 @@
+// popup.js — shows the view the service worker sends and forwards the
+// user's clicks to it. No sync logic lives here: the status line, the
+// Sync-now permission and its reason all come from the worker; this file
+// only formats times and keeps the timer ticking between updates.
+
+const $ = (id) => document.getElementById(id);
+
+let view = null;
+/** Date.now() when `view` arrived, to run the timer from the worker's clock. */
+let receivedAt = 0;
+
+async function ask(message) {
+  const answer = await chrome.runtime.sendMessage(message);
+  if (!answer || !answer.ok) {
+    const error = answer && answer.error ? answer.error : { message: 'no answer from the extension' };
+    throw Object.assign(new Error(error.message), error);
+  }
+  return answer.reply;
+}
+
+function showError(err) {
+  const el = $('error');
+  if (err) {
+    el.textContent = err.message || String(err);
+    el.hidden = false;
+  } else {
+    el.hidden = true;
+  }
+}
+
+/** `h:mm:ss` or `m:ss`. */
+function clock(totalSeconds) {
+  const s = Math.max(0, Math.floor(totalSeconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+}
+
+/** `1 h 05 min`, `12 min`, `0 min`. */
+function total(seconds) {
+  const minutes = Math.floor(Math.max(0, seconds) / 60);
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return h > 0 ? `${h} h ${String(m).padStart(2, '0')} min` : `${m} min`;
+}
+
+/** `just now`, `12 s`, `3 min`, `2 h`, `4 d`. */
+function span(ms) {
+  const s = Math.round(Math.abs(ms) / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m} min`;
+  const h = Math.round(m / 60);
+  if (h < 48) return `${h} h`;
+  return `${Math.round(h / 24)} d`;
+}
+
+/** The worker's clock now, estimated from when the view arrived. */
+function workerNow() {
+  return view.now + (Date.now() - receivedAt);
+}
+
+function liveSeconds(current) {
+  const running = current.counting_since != null ? (workerNow() - current.counting_since) / 1000 : 0;
+  return current.active_seconds + Math.max(0, running);
+}
+
+/** Parts that change every second. */
+function tick() {
+  if (!view) return;
+  const now = workerNow();
+  const current = view.current;
+  $('current-timer').textContent = current ? clock(liveSeconds(current)) : '0:00';
+  const todayLive = view.today_seconds + (current && current.counting_since != null ? Math.max(0, (now - current.counting_since) / 1000) : 0);
+  $('today-total').textContent = total(todayLive);
+
+  $('last-synced').textContent =
+    view.last_synced_at != null
+      ? (now - view.last_synced_at < 5000 ? 'Last synced just now' : `Last synced ${span(now - view.last_synced_at)} ago`)
+      : 'Never synced';
+  const retry = $('next-retry');
+  if (view.next_retry_at != null && view.next_retry_at > now) {
+    retry.textContent = `Next retry in ${span(view.next_retry_at - now)}`;
+    retry.hidden = false;
+  } else if (view.next_retry_at != null) {
+    retry.textContent = 'Retrying now';
+    retry.hidden = false;
+  } else {
+    retry.hidden = true;
+  }
+
+  const button = $('sync-now');
+  const reason = $('sync-now-reason');
+  const gate = view.sync_now;
+  const coolingDown = gate.ready_at != null && gate.ready_at > now;
+  const allowed = gate.allowed && !coolingDown;
+  button.disabled = !allowed;
+  if (!allowed && gate.reason) {
+    reason.textContent = coolingDown
+      ? `${gate.reason} (${Math.ceil((gate.ready_at - now) / 1000)} s)`
+      : gate.reason;
+    reason.hidden = false;
+  } else {
+    reason.hidden = true;
+  }
+}
+
+function renderFailed() {
+  const list = $('failed-list');
+  list.replaceChildren();
+  for (const item of view.failed) {
+    const li = document.createElement('li');
+    const what = document.createElement('div');
+    what.className = 'what';
+    what.textContent = item.pr;
+    const why = document.createElement('div');
+    why.className = 'why';
+    why.textContent = `${item.error} (after ${item.attempts} ${item.attempts === 1 ? 'attempt' : 'attempts'})`;
+    const actions = document.createElement('div');
+    actions.className = 'actions';
+    for (const [label, type] of [['Retry', 'retry-failed'], ['Discard', 'discard-failed']]) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = label;
+      b.addEventListener('click', () => act({ type, id: item.id }));
+      actions.append(b);
+    }
+    li.append(what, why, actions);
+    list.append(li);
+  }
+  $('failed-section').hidden = view.failed.length === 0 && view.failed_dropped === 0;
+  const dropped = $('failed-dropped');
+  dropped.hidden = view.failed_dropped === 0;
+  dropped.textContent = `${view.failed_dropped} older failed ${view.failed_dropped === 1 ? 'item was' : 'items were'} dropped (the list keeps the latest 50).`;
+}
+
+function render(next) {
+  view = next;
+  receivedAt = Date.now();
+  const status = $('status');
+  status.textContent = view.status.line;
+  status.dataset.kind = view.status.kind;
+  $('signed-out').hidden = view.status.kind !== 'signed_out';
+  $('unconfigured').hidden = view.configured;
+  const pr = $('current-pr');
+  pr.textContent = view.current ? view.current.pr : 'No pull request open';
+  pr.classList.toggle('none', !view.current);
+  const q = $('quarantined');
+  q.hidden = view.quarantined === 0;
+  q.textContent = `${view.quarantined} stored ${view.quarantined === 1 ? 'record' : 'records'} could not be read and ${view.quarantined === 1 ? 'was' : 'were'} set aside.`;
+  renderFailed();
+  tick();
+}
+
+async function act(message) {
+  try {
+    showError(null);
+    const reply = await ask(message);
+    if (reply && reply.view) render(reply.view);
+  } catch (err) {
+    showError(err);
+  }
+}
+
+$('sync-now').addEventListener('click', () => act({ type: 'sync-now' }));
+
+chrome.runtime.onMessage.addListener((message) => {
+  if (message && message.type === 'status-changed' && message.view) render(message.view);
+  // Never answer: the worker's own answer to other pages must win.
+});
+
+setInterval(tick, 1000);
+act({ type: 'get-status' });
