@@ -39,11 +39,29 @@ export function forgetToken() {
   sessionStorage.removeItem(TOKEN_KEY);
 }
 
+/** Reads are retried this often when the server says 429 (rate limited). */
+const MAX_RATE_LIMIT_RETRIES = 2;
+/** Longest Retry-After a read waits for before giving up. */
+const MAX_RETRY_AFTER_S = 10;
+
 /**
  * Calls the API. `query` values that are empty are left out. Resolves to the
- * parsed JSON body (or null for 204); rejects with an ApiError.
+ * parsed JSON body (or null for 204); rejects with an ApiError. A GET that
+ * is rate limited waits for `Retry-After` and tries again (twice at most).
  */
-export async function call(token, method, path, { query, body, signal } = {}) {
+export async function call(token, method, path, options = {}) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await callOnce(token, method, path, options);
+    } catch (e) {
+      const wait = e instanceof ApiError && e.status === 429 ? e.retryAfter ?? 1 : null;
+      if (method !== 'GET' || wait === null || wait > MAX_RETRY_AFTER_S || attempt >= MAX_RATE_LIMIT_RETRIES) throw e;
+      await new Promise((r) => setTimeout(r, wait * 1000));
+    }
+  }
+}
+
+async function callOnce(token, method, path, { query, body, signal } = {}) {
   const url = new URL(path, location.origin);
   for (const [k, v] of Object.entries(query ?? {})) {
     if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, String(v));
@@ -84,11 +102,17 @@ export function errorFrom(res, json) {
   const e = json && typeof json === 'object' && json.error && typeof json.error === 'object' ? json.error : {};
   const code = typeof e.code === 'string' ? e.code : `http_${res.status}`;
   let message = typeof e.message === 'string' && e.message ? e.message : `The server answered ${res.status} ${res.statusText}.`;
+  let retryAfter;
   if (res.status === 429) {
-    const after = res.headers.get('Retry-After');
-    if (after) message = `Too many requests; try again in ${after} s.`;
+    const after = Number(res.headers.get('Retry-After'));
+    if (Number.isFinite(after) && after >= 0) {
+      retryAfter = after;
+      message = `Too many requests; try again in ${after} s.`;
+    }
   }
-  return new ApiError(res.status, code, message, typeof e.field === 'string' ? e.field : undefined);
+  const error = new ApiError(res.status, code, message, typeof e.field === 'string' ? e.field : undefined);
+  error.retryAfter = retryAfter;
+  return error;
 }
 
 /**

@@ -17,7 +17,7 @@ const PAGE_SIZE = 100;
 /** Catch-up after a reconnect re-reads this much before the drop (clock skew). */
 const CATCH_UP_MARGIN_MS = 5 * 60_000;
 /** Live changes are batched into one totals refresh at most this often. */
-const TOTALS_DEBOUNCE_MS = 400;
+const TOTALS_THROTTLE_MS = 1000;
 
 const state = {
   token: null,
@@ -146,6 +146,7 @@ function signOutLocally(message) {
   state.me = null;
   state.generation++;
   clearTimeout(state.totalsTimer);
+  state.totalsTimer = null;
   forgetToken();
   sessionsView.clear();
   byId('conn').dataset.state = 'idle';
@@ -229,10 +230,16 @@ async function loadTotals(gen = state.generation) {
   }
 }
 
-/** Live changes arrive in bursts; refresh the totals once per burst. */
+/**
+ * Live changes arrive in bursts; refresh the totals at most once a second
+ * (the server rate-limits each token), always after the latest change.
+ */
 function scheduleTotals() {
-  clearTimeout(state.totalsTimer);
-  state.totalsTimer = setTimeout(() => loadTotals(), TOTALS_DEBOUNCE_MS);
+  if (state.totalsTimer) return;
+  state.totalsTimer = setTimeout(() => {
+    state.totalsTimer = null;
+    loadTotals();
+  }, TOTALS_THROTTLE_MS);
 }
 
 function afterSessionsChanged() {
@@ -267,6 +274,7 @@ function startFeed() {
       state.droppedAt = null;
     },
     onUnauthorized: () => signOutLocally('Your token is no longer valid: it was revoked or signed out. Sign in with a new one.'),
+    onLagged: () => applyFilters(),
   });
   state.feed.start();
 }
@@ -277,10 +285,19 @@ function onLiveSession(session) {
   scheduleTotals();
 }
 
-/** After a reconnect: whatever changed while the feed was down. */
+/**
+ * After a reconnect: whatever changed while the feed was down. `since`
+ * compares with the sessions' own `updated_at`, which the server's stale
+ * closer leaves as it was; so it also reaches back to the oldest session
+ * still shown in progress, to learn whether the server closed it.
+ */
 async function catchUp() {
   const gen = state.generation;
-  const since = new Date((state.droppedAt ?? Date.now()) - CATCH_UP_MARGIN_MS).toISOString();
+  let sinceMs = (state.droppedAt ?? Date.now()) - CATCH_UP_MARGIN_MS;
+  for (const s of sessionsView.sessions.values()) {
+    if (s.state === 'active') sinceMs = Math.min(sinceMs, Date.parse(s.updated_at));
+  }
+  const since = new Date(sinceMs).toISOString();
   try {
     const missed = await allSessions(state.token, { ...apiQuery(state.filters, state.me), since }, { max: 5000 });
     if (gen !== state.generation) return;

@@ -66,11 +66,12 @@ export class SseParser {
  * Callbacks: `onSession(session)` per `session` event; `onState(state, info)`
  * with state `connecting` | `live` | `waiting` (info.retryInMs) | `offline`;
  * `onOpen({reconnect})` each time the stream is (re)established;
- * `onUnauthorized()` when the server refuses the token (no retry then).
+ * `onUnauthorized()` when the server refuses the token (no retry then);
+ * `onLagged(missed)` when the server says this stream fell behind.
  */
 export class LiveFeed {
-  constructor({ token, path = '/api/v1/events', onSession, onState, onOpen, onUnauthorized, idleTimeoutMs = 45_000 }) {
-    Object.assign(this, { token, path, onSession, onState, onOpen, onUnauthorized, idleTimeoutMs });
+  constructor({ token, path = '/api/v1/events', onSession, onState, onOpen, onUnauthorized, onLagged, idleTimeoutMs = 45_000 }) {
+    Object.assign(this, { token, path, onSession, onState, onOpen, onUnauthorized, onLagged, idleTimeoutMs });
     this.attempt = 0;
     this.connectedOnce = false;
     this.stopped = false;
@@ -157,6 +158,11 @@ export class LiveFeed {
   }
 
   dispatch(ev) {
+    if (ev.event === 'lagged') {
+      // The server dropped events for this slow stream: the owner reloads.
+      this.onLagged?.(Number(ev.data) || 0);
+      return;
+    }
     if (ev.event !== 'session') return;
     let session;
     try {

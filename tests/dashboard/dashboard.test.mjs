@@ -1,0 +1,465 @@
+// The dashboard in Debian's Chromium against the real worktime-server (a
+// fresh SQLite file, users and tokens from its CLI): sign-in, live updates
+// and their latency, ticking sessions, filters and totals against the API,
+// devices and sign-out everywhere, hostile labels, export, reconnect, and a
+// screenshot of the main view under target/dashboard/.
+import { test, before, after, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, writeFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ROOT, startServer, addUser, createToken, api, putSession, putBatch, session } from './support/server.mjs';
+import { launchBrowser, openPage, problems, signIn } from './support/browser.mjs';
+
+const ARTIFACTS = join(ROOT, 'target', 'dashboard');
+
+let browser;
+let server;
+let page;
+let context;
+
+before(async () => {
+  await mkdir(ARTIFACTS, { recursive: true });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+beforeEach(async () => {
+  server = await startServer();
+  ({ context, page } = await openPage(browser));
+});
+
+afterEach(async (t) => {
+  const seen = page ? await problems(page) : [];
+  await context?.close();
+  await server?.stop();
+  // A CSP violation, an uncaught error or an alert is a failure of any test.
+  assert.deepEqual(seen, [], `${t.name}: the page reported problems`);
+});
+
+/**
+ * A user signed in on the page with one token, and a second token of the same
+ * user for the test's own API calls (an extension would be another device;
+ * the server rate-limits per token, so the page keeps its budget).
+ */
+async function signedIn(name = 'ann', { admin = false, device = 'laptop' } = {}) {
+  await addUser(server, name, { admin });
+  const token = await createToken(server, name, device);
+  const ext = await createToken(server, name, 'chrome extension');
+  await signIn(page, server.url, token);
+  return { token, ext };
+}
+
+/** Waits (with a deadline) until `fn` in the page returns truthy. */
+function until(fn, arg, timeout = 5000) {
+  return page.waitForFunction(fn, arg, { timeout, polling: 'raf' });
+}
+
+const row = (id) => page.locator(`#sessions-body tr[data-local-id="${id}"]`);
+
+test('signs in with a token, keeps it only in this tab, and refuses a wrong one clearly', async () => {
+  await addUser(server, 'ann');
+  const token = await createToken(server, 'ann', 'laptop');
+
+  await page.goto(server.url);
+  await page.locator('#token').fill('not-a-real-token');
+  await page.locator('#signin-submit').click();
+  await assertText('#signin-error', /not valid|revoked/i);
+  assert.equal(await page.locator('#dashboard-view').isVisible(), false);
+
+  await page.locator('#token').fill(token);
+  await page.locator('#token').press('Enter');
+  await page.locator('#dashboard-view').waitFor();
+  await assertText('#who-user', /^ann$/);
+  await assertText('#who-device', /laptop/);
+  await page.locator('#conn[data-state="live"]').waitFor();
+  await assertText('#conn-text', /^Live$/);
+
+  const stored = await page.evaluate(() => ({
+    session: sessionStorage.getItem('worktime.token'),
+    local: JSON.stringify(localStorage),
+    cookie: document.cookie,
+    url: location.href,
+  }));
+  assert.equal(stored.session, token);
+  assert.ok(!stored.local.includes(token), 'token must not be in localStorage');
+  assert.equal(stored.cookie, '');
+  assert.ok(!stored.url.includes(token), 'token must not be in the URL');
+
+  // A reload in the same tab stays signed in; a new tab (new session storage) does not.
+  await page.reload();
+  await page.locator('#dashboard-view').waitFor();
+  const other = await context.newPage();
+  await other.goto(server.url);
+  await other.locator('#signin-view').waitFor();
+  await other.close();
+
+  // The server never logged the token.
+  assert.ok(!server.logs.includes(token), 'token appeared in the server log');
+});
+
+test('a session upserted through the API appears on the open page within 1 s, without a reload', async () => {
+  const { ext: token } = await signedIn();
+  await page.evaluate(() => { window.__noReload = true; });
+  const latencies = [];
+  for (let i = 0; i < 5; i++) {
+    const s = session({ owner: 'octo', repo: 'hello', pr: 10 + i, startedAgoS: 120, durationS: 60 });
+    const t0 = performance.now();
+    await putSession(server, token, s);
+    await row(s.local_id).waitFor({ timeout: 1000 });
+    latencies.push(performance.now() - t0);
+    await assertRowText(s.local_id, new RegExp(`#${10 + i}`));
+  }
+  assert.equal(await page.evaluate(() => window.__noReload), true, 'the page reloaded');
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const report = { unit: 'ms', samples: latencies.map((l) => Math.round(l * 10) / 10), median: Math.round(sorted[2] * 10) / 10, max: Math.round(sorted[4] * 10) / 10 };
+  await writeFile(join(ARTIFACTS, 'upsert-latency.json'), `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`# upsert → row on page (PUT sent to row visible): ${JSON.stringify(report)}`);
+  assert.ok(report.max < 1000, `slowest upsert took ${report.max} ms`);
+
+  // Newest first (each started 120 s before its PUT), each PR linked to GitHub.
+  const prs = await page.locator('#sessions-body tr td.pr').allTextContents();
+  assert.deepEqual(prs, ['#14', '#13', '#12', '#11', '#10']);
+  const href = await page.locator('#sessions-body tr').first().locator('td.pr a').getAttribute('href');
+  assert.equal(href, 'https://github.com/octo/hello/pull/14');
+});
+
+test('an active session shows a ticking timer and turns ended live', async () => {
+  const { ext: token } = await signedIn();
+  const s = session({ pr: 7, startedAgoS: 65, durationS: 65, active: true });
+  await putSession(server, token, s);
+  const clock = row(s.local_id).locator('.clock');
+  await clock.waitFor();
+  await assertRowText(s.local_id, /in progress/);
+  await assertRowText(s.local_id, /In progress/);
+  const first = await clock.textContent();
+  assert.match(first, /^1:0\d$/);
+  await until(([id, before]) => document.querySelector(`tr[data-local-id="${id}"] .clock`)?.textContent !== before, [s.local_id, first], 3000);
+  const second = await clock.textContent();
+  assert.notEqual(second, first, 'the timer did not tick');
+  assert.equal(await page.locator('#stat-active').getAttribute('data-value'), '1');
+
+  const endedAt = new Date();
+  await putSession(server, token, { ...s, state: 'ended', ended_at: endedAt.toISOString(), updated_at: endedAt.toISOString(), active_seconds: 66 });
+  await until((id) => document.querySelector(`tr[data-local-id="${id}"]`)?.dataset.state === 'ended', s.local_id, 1000);
+  assert.equal(await row(s.local_id).locator('.clock').count(), 0);
+  await assertRowText(s.local_id, /Ended/);
+  await assertRowText(s.local_id, /1 min/);
+  assert.equal(await row(s.local_id).locator('time').count(), 2, 'started and ended times');
+  await until(() => document.querySelector('#stat-active')?.dataset.value === '0');
+});
+
+test('filters and totals match the API’s numbers', async () => {
+  await addUser(server, 'bob');
+  const bobToken = await createToken(server, 'bob', 'desktop');
+  const { ext: annToken } = await signedIn('ann', { admin: true });
+  const day = 86_400;
+  const noon = new Date();
+  noon.setHours(12, 0, 0, 0);
+  // 13:00 local today (or a minute ago, if earlier), so nothing lies in the future.
+  const at = Math.min(noon.getTime() + 3600_000, Date.now() - 60_000);
+  const plan = [
+    // owner, repo, pr, days ago, active minutes
+    ['octo', 'hello', 1, 0, 25],
+    ['octo', 'hello', 1, 1, 10],
+    ['octo', 'hello', 2, 3, 40],
+    ['rust-lang', 'rust', 100, 0, 5],
+    ['rust-lang', 'rust', 101, 5, 15],
+    ['acme', 'web', 9, 9, 30],
+    ['acme', 'web', 9, 20, 50],
+  ];
+  const mk = ([owner, repo, pr, ago, min]) => session({ owner, repo, pr, at, startedAgoS: ago * day + min * 60 + 120, durationS: min * 60 });
+  const annSessions = plan.map(mk);
+  await putBatch(server, annToken, annSessions);
+  const bobSessions = [mk(['octo', 'hello', 3, 2, 20]), mk(['acme', 'web', 10, 4, 35])];
+  await putBatch(server, bobToken, bobSessions);
+
+  // Default view: 14 days, everyone's (admin).
+  await page.reload();
+  await page.locator('#conn[data-state="live"]').waitFor();
+  await expectMatchesApi(annToken, { range: '14d' });
+  assert.equal(await page.locator('#sessions-table thead th.col-user').isVisible(), true, 'admins see the user column');
+
+  // 7 days.
+  await page.locator('label[for="range-7d"]').click();
+  await expectMatchesApi(annToken, { range: '7d' });
+
+  // 30 days: the 20-day-old session appears.
+  await page.locator('label[for="range-30d"]').click();
+  await expectMatchesApi(annToken, { range: '30d' });
+
+  // One repository.
+  await page.locator('#repo').fill('octo/hello');
+  await page.locator('#repo').press('Enter');
+  await expectMatchesApi(annToken, { range: '30d', repo: 'octo/hello' });
+
+  // One user (admin).
+  await page.locator('#user').fill('bob');
+  await page.locator('#user').press('Enter');
+  await expectMatchesApi(annToken, { range: '30d', repo: 'octo/hello', user: 'bob' });
+
+  // Custom range: exactly the day 3 days ago.
+  await page.locator('#repo').fill('');
+  await page.locator('#user').fill('');
+  await page.locator('label[for="range-custom"]').click();
+  const d3 = localDay(-3);
+  await page.locator('#from').fill(d3);
+  await page.locator('#to').fill(d3);
+  await page.locator('#filters button[type="submit"]').click();
+  await expectMatchesApi(annToken, { range: 'custom', from: d3, to: d3 });
+
+  // Bad input gets a clear error and changes nothing.
+  const before = await page.locator('#sessions-body tr').count();
+  await page.locator('#repo').fill('not a repo');
+  await page.locator('#filters button[type="submit"]').click();
+  await assertText('#filters-error', /owner\/name/);
+  assert.equal(await page.locator('#repo').getAttribute('aria-invalid'), 'true');
+  assert.equal(await page.locator('#sessions-body tr').count(), before);
+});
+
+test('sign out everywhere asks first, then makes the token 401 and returns to sign-in', async () => {
+  await addUser(server, 'zoe');
+  const zoeToken = await createToken(server, 'zoe', 'phone');
+  const { token, ext } = await signedIn('ann');
+  const second = await createToken(server, 'ann', 'work laptop');
+  await page.reload();
+  await page.locator('#devices-body tr').nth(2).waitFor();
+  assert.equal(await page.locator('#devices-body tr').count(), 3);
+
+  // Cancel changes nothing.
+  await page.locator('#signout-all').click();
+  await page.locator('#confirm[open]').waitFor();
+  await page.keyboard.press('Escape');
+  await page.locator('#confirm').waitFor({ state: 'hidden' });
+  assert.equal((await api(server, token, 'GET', '/api/v1/me')).status, 200);
+  assert.equal(await page.locator('#dashboard-view').isVisible(), true);
+
+  await page.locator('#signout-all').click();
+  await page.locator('#confirm-ok').click();
+  await page.locator('#signin-view').waitFor();
+  await assertText('#signin-error', /signed out everywhere/i);
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('worktime.token')), null);
+  assert.equal((await api(server, token, 'GET', '/api/v1/me')).status, 401);
+  assert.equal((await api(server, second, 'GET', '/api/v1/me')).status, 401);
+  assert.equal((await api(server, ext, 'GET', '/api/v1/me')).status, 401);
+  assert.equal((await api(server, zoeToken, 'GET', '/api/v1/me')).status, 200, 'another user is not signed out');
+});
+
+test('signing out another device revokes only that one; a revoked token sends the page back to sign-in', async () => {
+  const { token } = await signedIn('ann');
+  const other = await createToken(server, 'ann', 'old desktop');
+  await page.reload();
+  const otherRow = page.locator('#devices-body tr', { hasText: 'old desktop' });
+  await otherRow.getByRole('button', { name: /Sign out old desktop/ }).click();
+  await page.locator('#confirm-ok').click();
+  await otherRow.waitFor({ state: 'detached' });
+  assert.equal((await api(server, other, 'GET', '/api/v1/me')).status, 401);
+  assert.equal((await api(server, token, 'GET', '/api/v1/me')).status, 200);
+
+  // Revoked elsewhere (the API, as another tab would): the live stream ends and the page signs out.
+  const me = (await api(server, token, 'GET', '/api/v1/me')).body;
+  assert.equal((await api(server, token, 'DELETE', `/api/v1/devices/${me.device_id}`)).status < 300, true);
+  await page.locator('#signin-view').waitFor({ timeout: 5000 });
+  await assertText('#signin-error', /no longer valid/i);
+});
+
+test('a hostile device label is shown as text, never as markup', async () => {
+  const hostile = '<img src=x onerror=alert(1)><script>alert(2)</script>';
+  await addUser(server, 'ann');
+  const token = await createToken(server, 'ann', hostile);
+  await signIn(page, server.url, token);
+  await assertText('#who-device', `on ${hostile}`);
+  const label = page.locator('#devices-body .label-text');
+  await label.waitFor();
+  assert.equal(await label.textContent(), hostile);
+  assert.equal(await page.locator('#devices-body img, #devices-body script, #account img').count(), 0);
+  await page.locator('#devices-body button').click();
+  await page.locator('#confirm[open]').waitFor();
+  assert.ok((await page.locator('#confirm-title').textContent()).includes(hostile));
+  assert.equal(await page.locator('#confirm img').count(), 0);
+  await page.locator('#confirm-cancel').click();
+  // afterEach fails the test if an alert fired or the CSP refused anything.
+});
+
+test('exports the filtered sessions as CSV and JSON, equal to the API’s', async () => {
+  const { ext: token } = await signedIn('ann');
+  const made = [
+    session({ owner: 'octo', repo: 'hello', pr: 1, startedAgoS: 3000 }),
+    session({ owner: 'acme', repo: 'web', pr: 2, startedAgoS: 2000 }),
+    session({ owner: 'acme', repo: 'web', pr: 3, startedAgoS: 1000, active: true }),
+  ];
+  await putBatch(server, token, made);
+  await page.reload();
+  await page.locator('#sessions-body tr').nth(2).waitFor();
+  await page.locator('#repo').fill('acme/web');
+  await page.locator('#repo').press('Enter');
+  await until(() => document.querySelectorAll('#sessions-body tr').length === 2);
+
+  const [csvDl] = await Promise.all([page.waitForEvent('download'), page.locator('#export-csv').click()]);
+  const csv = await readFile(await csvDl.path(), 'utf8');
+  const lines = csv.trim().split('\r\n');
+  assert.match(lines[0], /^user,device,local_id,repo_owner,repo_name,pr_number,started_at,ended_at,active_seconds,state,closed_by_server,updated_at$/);
+  assert.equal(lines.length, 3);
+  assert.match(csvDl.suggestedFilename(), /^worktime-sessions-\d{4}-\d\d-\d\d_to_\d{4}-\d\d-\d\d\.csv$/);
+
+  const [jsonDl] = await Promise.all([page.waitForEvent('download'), page.locator('#export-json').click()]);
+  const exported = JSON.parse(await readFile(await jsonDl.path(), 'utf8'));
+  const fromApi = (await api(server, token, 'GET', `/api/v1/sessions?repo=acme/web&limit=500`)).body.sessions;
+  assert.deepEqual(exported.sessions, fromApi);
+  assert.deepEqual(exported.sessions.map((s) => s.pr_number).sort(), [2, 3]);
+  assert.equal(exported.filters.repo, 'acme/web');
+  for (const s of exported.sessions) assert.ok(lines.some((l) => l.includes(s.local_id)));
+});
+
+test('reconnects by itself after losing the stream and catches up on what it missed', async () => {
+  const { ext: token } = await signedIn('ann');
+  const sinceRequests = [];
+  page.on('request', (r) => {
+    if (r.url().includes('/api/v1/sessions') && r.url().includes('since=')) sinceRequests.push(r.url());
+  });
+  await context.setOffline(true);
+  await page.locator('#conn:not([data-state="live"])').waitFor({ timeout: 10_000 });
+  await assertText('#conn-text', /retrying in \d+ s/);
+  const missed = session({ pr: 77, startedAgoS: 30, durationS: 20 });
+  await putSession(server, token, missed);
+  await page.waitForTimeout(300); // offline for real: nothing can arrive now
+  assert.equal(await row(missed.local_id).count(), 0);
+  await context.setOffline(false);
+  await page.locator('#conn[data-state="live"]').waitFor({ timeout: 10_000 });
+  await row(missed.local_id).waitFor({ timeout: 5000 });
+  assert.ok(sinceRequests.length >= 1, 'catch-up asked for sessions since the drop');
+});
+
+test('the main view, populated, looks right (screenshot artifact)', async () => {
+  await addUser(server, 'bob');
+  const bob = await createToken(server, 'bob', 'desktop');
+  const { ext: token } = await signedIn('ann', { admin: true, device: 'team-lead laptop' });
+  await createToken(server, 'ann', 'home desktop');
+  const repos = [['octo', 'hello'], ['rust-lang', 'rust'], ['acme', 'web'], ['tokio-rs', 'axum'], ['serde-rs', 'serde']];
+  const day = 86_400;
+  const noon = new Date();
+  noon.setHours(11, 0, 0, 0);
+  const at = Math.min(noon.getTime(), Date.now() - 2 * 3600_000);
+  const annSessions = [];
+  const bobSessions = [];
+  let k = 0;
+  for (let d = 0; d < 14; d++) {
+    const n = (d * 7) % 4 + (d % 6 === 5 ? 0 : 1);
+    for (let j = 0; j < n; j++) {
+      const [owner, repo] = repos[(d + j) % repos.length];
+      const min = 8 + ((d * 13 + j * 29) % 47);
+      const s = session({ owner, repo, pr: 100 + ((d * 3 + j * 5) % 17), at, startedAgoS: d * day + j * 5400 + min * 60, durationS: min * 60 });
+      (k++ % 3 === 0 ? bobSessions : annSessions).push(s);
+    }
+  }
+  await putBatch(server, token, annSessions);
+  await putBatch(server, bob, bobSessions);
+  await page.reload();
+  await page.locator('#conn[data-state="live"]').waitFor();
+  await putSession(server, token, session({ owner: 'tokio-rs', repo: 'axum', pr: 3021, startedAgoS: 754, durationS: 754, active: true }));
+  await page.locator('#sessions-body .clock').waitFor();
+  await page.locator('#days-chart svg').waitFor();
+  await page.waitForFunction(() => !document.querySelector('tr.flash'), null, { timeout: 5000 });
+  const file = join(ARTIFACTS, 'dashboard.png');
+  await page.screenshot({ path: file, fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForFunction(() => document.querySelector('#days-chart svg')?.getAttribute('width') <= 390);
+  await page.screenshot({ path: join(ARTIFACTS, 'dashboard-phone.png'), fullPage: true });
+  console.log(`# screenshot: ${file}`);
+  // Nothing sticks out sideways on a phone but the scrollable tables.
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `page is ${overflow}px wider than a phone screen`);
+});
+
+// ------------------------------------------------------------------ helpers ---
+
+function localDay(offset) {
+  const d = new Date();
+  d.setDate(d.getDate() + offset);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+/** The page's query for a filter, computed the same way a reader would. */
+function filterQuery({ range, from, to, repo, user }) {
+  const days = { '7d': 7, '14d': 14, '30d': 30, today: 1 }[range];
+  const q = new URLSearchParams();
+  if (range === 'custom') {
+    q.set('from', new Date(`${from}T00:00:00`).toISOString());
+    const end = new Date(`${to}T00:00:00`);
+    end.setDate(end.getDate() + 1);
+    q.set('to', end.toISOString());
+  } else {
+    q.set('from', new Date(`${localDay(-(days - 1))}T00:00:00`).toISOString());
+  }
+  if (repo) q.set('repo', repo);
+  if (user) q.set('user', user);
+  return q;
+}
+
+/**
+ * Waits until the page shows, for these filters, exactly what the API says:
+ * the session rows, the summary tiles, the per-day bars and the top lists.
+ */
+async function expectMatchesApi(token, filters) {
+  const q = filterQuery(filters);
+  const get = async (path, extra = {}) => {
+    const qq = new URLSearchParams(q);
+    for (const [k, v] of Object.entries(extra)) qq.set(k, v);
+    const res = await api(server, token, 'GET', `${path}?${qq}`);
+    assert.equal(res.status, 200, `${path}?${qq}: ${JSON.stringify(res.body)}`);
+    return res.body;
+  };
+  const tz = String(-new Date().getTimezoneOffset());
+  const sessions = (await get('/api/v1/sessions', { limit: '500' })).sessions;
+  const repos = (await get('/api/v1/totals', { group: 'repo', tz_offset_minutes: tz })).rows;
+  const prs = (await get('/api/v1/totals', { group: 'pr', tz_offset_minutes: tz })).rows;
+  const days = (await get('/api/v1/totals', { group: 'day', tz_offset_minutes: tz })).rows;
+  const want = {
+    ids: sessions.map((s) => s.local_id),
+    total: String(days.reduce((a, r) => a + r.seconds, 0)),
+    count: String(days.reduce((a, r) => a + r.sessions, 0)),
+    repos: repos.map((r) => `${r.key}=${r.seconds}`),
+    prs: prs.map((r) => `${r.key}=${r.seconds}`),
+    days: Object.fromEntries(days.map((r) => [r.key, String(r.seconds)])),
+  };
+  assert.ok(want.ids.length > 0, `the scenario should have sessions for ${JSON.stringify(filters)}`);
+  let seen;
+  try {
+    await page.waitForFunction((w) => {
+      const ids = [...document.querySelectorAll('#sessions-body tr')].map((r) => r.dataset.localId);
+      const rows = (sel) => [...document.querySelectorAll(`${sel} tr`)].map((r) => `${r.dataset.key}=${r.dataset.seconds}`);
+      const bars = Object.fromEntries([...document.querySelectorAll('#days-chart .bar')].map((b) => [b.dataset.day, b.dataset.seconds]));
+      const got = {
+        ids,
+        total: document.querySelector('#stat-total').dataset.value,
+        count: document.querySelector('#stat-sessions').dataset.value,
+        repos: rows('#repos-table'),
+        prs: rows('#prs-table'),
+      };
+      window.__seen = { ...got, bars };
+      const sameDays = Object.entries(w.days).every(([k, v]) => bars[k] === v);
+      return JSON.stringify(got) === JSON.stringify({ ids: w.ids, total: w.total, count: w.count, repos: w.repos, prs: w.prs }) && sameDays;
+    }, want, { timeout: 5000 });
+  } catch (e) {
+    seen = await page.evaluate(() => window.__seen);
+    assert.fail(`page does not match the API for ${JSON.stringify(filters)}:\nwant ${JSON.stringify(want)}\nseen ${JSON.stringify(seen)}`);
+  }
+}
+
+async function assertText(selector, expected) {
+  const loc = page.locator(selector);
+  try {
+    await page.waitForFunction(([sel, src, flags, exact]) => {
+      const t = document.querySelector(sel)?.textContent ?? '';
+      return exact !== null ? t === exact : new RegExp(src, flags).test(t);
+    }, [selector, expected.source ?? '', expected.flags ?? '', typeof expected === 'string' ? expected : null], { timeout: 5000 });
+  } catch {
+    assert.fail(`${selector}: expected ${expected}, got ${JSON.stringify(await loc.textContent())}`);
+  }
+}
+
+async function assertRowText(id, re) {
+  await assertText(`#sessions-body tr[data-local-id="${id}"]`, re);
+}
