@@ -1,0 +1,115 @@
+//! Coordination: one request in flight, under a lease; triggers that arrive
+//! meanwhile collapse into one follow-up; "Sync now" cooldown; pull
+//! throttling.
+
+use crate::ids::RequestId;
+use worktime_protocol::{DurationMillis, LocalId, UnixMillis};
+
+/// How long a request may stay unanswered before the engine gives up on it
+/// (treats it as a timeout) — so a lost answer cannot wedge the sync.
+pub const SYNC_LEASE: DurationMillis = DurationMillis::from_secs(60);
+/// "Sync now" is refused this long after the last one.
+pub const SYNC_NOW_COOLDOWN: DurationMillis = DurationMillis::from_secs(5);
+/// Automatic pulls (on popup open) at most this often.
+pub const PULL_INTERVAL: DurationMillis = DurationMillis::from_secs(15 * 60);
+
+/// What the request in flight is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Flight {
+    /// Sessions sent, with the revision of each.
+    Push(Vec<(LocalId, u64)>),
+    /// `GET /api/v1/me`, to learn whether the server is back.
+    Probe,
+    /// `GET /api/v1/sessions` for today's totals.
+    Pull,
+}
+
+/// The request in flight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InFlight {
+    pub(crate) id: RequestId,
+    pub(crate) flight: Flight,
+    pub(crate) lease_until: UnixMillis,
+}
+
+/// Counters of the sync run in progress (first request to nothing left).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Run {
+    pub(crate) delivered: usize,
+    pub(crate) rejected: usize,
+}
+
+/// The coordination state (memory only: a restarted worker has nothing in
+/// flight, whatever the previous one was doing).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Coordinator {
+    next_request: u64,
+    pub(crate) in_flight: Option<InFlight>,
+    /// A trigger arrived while a request was in flight.
+    pub(crate) follow_up: bool,
+    /// A "Sync now" is queued behind the running sync.
+    pub(crate) manual_queued: bool,
+    pub(crate) cooldown_until: Option<UnixMillis>,
+    pub(crate) pull_wanted: bool,
+    pub(crate) probe_wanted: bool,
+    /// Send once even though the network hint says offline.
+    pub(crate) force_once: bool,
+    pub(crate) run: Option<Run>,
+}
+
+impl Coordinator {
+    /// Starts request numbering at a random point, so that answers meant for
+    /// a previous worker's requests cannot match this one's.
+    pub(crate) fn new(first_request: u64) -> Self {
+        Coordinator {
+            next_request: first_request,
+            ..Coordinator::default()
+        }
+    }
+
+    /// Takes the lock for a new request.
+    pub(crate) fn begin(&mut self, flight: Flight, now: UnixMillis) -> (RequestId, bool) {
+        let id = RequestId(self.next_request);
+        self.next_request = self.next_request.wrapping_add(1);
+        self.in_flight = Some(InFlight {
+            id,
+            flight,
+            lease_until: now + SYNC_LEASE,
+        });
+        let new_run = self.run.is_none();
+        if new_run {
+            self.run = Some(Run::default());
+        }
+        (id, new_run)
+    }
+
+    /// Releases the lock if `id` is the request in flight.
+    pub(crate) fn finish(&mut self, id: RequestId) -> Option<InFlight> {
+        if self.in_flight.as_ref().is_some_and(|f| f.id == id) {
+            self.in_flight.take()
+        } else {
+            None
+        }
+    }
+
+    /// Something new to send: if a request is in flight, one follow-up is
+    /// remembered (collapsing with any earlier one).
+    pub(crate) fn trigger(&mut self) {
+        if self.in_flight.is_some() {
+            self.follow_up = true;
+        }
+    }
+
+    pub(crate) fn in_cooldown(&self, now: UnixMillis) -> Option<UnixMillis> {
+        self.cooldown_until.filter(|&t| t > now)
+    }
+
+    pub(crate) fn shift(&mut self, by: DurationMillis) {
+        if let Some(f) = self.in_flight.as_mut() {
+            f.lease_until = f.lease_until + by;
+        }
+        if let Some(t) = self.cooldown_until.as_mut() {
+            *t = *t + by;
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! Small identifiers the engine hands out or receives: browser tabs and HTTP
+//! requests.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A browser tab, as `chrome.tabs` numbers it. Tab ids are not reused within a
+/// browser run; after a browser restart every tab has a new id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TabId(pub i64);
+
+/// Names one request the engine asked the shell to send, so that its outcome
+/// can be matched to it. Outcomes for ids the engine no longer waits for
+/// (a stale or duplicated answer, one from before a restart) are ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RequestId(pub u64);
+
+impl fmt::Display for TabId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "tab {}", self.0)
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "request {}", self.0)
+    }
+}

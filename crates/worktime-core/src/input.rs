@@ -1,0 +1,160 @@
+//! Everything that can happen to the engine, as one enum. Every input carries
+//! `now`, the wall-clock time the shell read when it happened: the engine
+//! reads no clock of its own.
+
+use crate::ids::{RequestId, TabId};
+use crate::outcome::HttpOutcome;
+use crate::store::StoredState;
+use serde::{Deserialize, Serialize};
+use worktime_protocol::{LocalId, PrRef, UnixMillis};
+
+/// One thing that happened, for [`crate::Engine::handle`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Input {
+    /// The worker started and loaded storage. Must be the first input of an
+    /// engine; inputs before it are ignored.
+    Started {
+        /// Current time.
+        now: UnixMillis,
+        /// Everything decoded from storage (undecodable records left out).
+        stored: StoredState,
+        /// The tabs that exist now (`chrome.tabs.query({})`); sessions whose
+        /// tabs are all gone end at their last checkpoint.
+        open_tabs: Vec<TabId>,
+        /// Whether an API token is configured (the engine never sees it).
+        has_token: bool,
+        /// `navigator.onLine`: a hint, not a promise.
+        online: bool,
+        /// 128 random bits (`crypto.getRandomValues`): the only source of
+        /// local ids and jitter.
+        entropy: u128,
+        /// Minutes east of UTC (`-new Date().getTimezoneOffset()`), for
+        /// "today".
+        utc_offset_minutes: i32,
+    },
+    /// A pull-request page reported in (content script).
+    Page {
+        /// Current time.
+        now: UnixMillis,
+        /// The tab the page is in.
+        tab: TabId,
+        /// The pull request the page shows.
+        pr: PrRef,
+        /// What happened.
+        event: PageEvent,
+        /// Grows with every report a tab sends, across navigations within
+        /// the tab (content.js: microseconds,
+        /// `Math.round((performance.timeOrigin + performance.now()) * 1000)`).
+        /// A report whose `seq` is not above the last one seen from its tab
+        /// was duplicated or overtaken and is ignored.
+        seq: u64,
+    },
+    /// `chrome.tabs.onRemoved`: the tab is gone, whatever its page said.
+    TabRemoved {
+        /// Current time.
+        now: UnixMillis,
+        /// The tab.
+        tab: TabId,
+    },
+    /// `chrome.idle.onStateChanged`: idle or locked stops active time.
+    UserIdle {
+        /// Current time.
+        now: UnixMillis,
+        /// True for `idle` and `locked`, false for `active`.
+        idle: bool,
+    },
+    /// `online` / `offline` events: a hint about the network.
+    Network {
+        /// Current time.
+        now: UnixMillis,
+        /// Whether the browser thinks it is online.
+        online: bool,
+    },
+    /// The 1-minute fallback alarm (`chrome.alarms`) fired.
+    AlarmFired {
+        /// Current time.
+        now: UnixMillis,
+    },
+    /// The wake-up the engine asked for ([`crate::Output::WakeAt`]) is due.
+    /// Early, late or spurious wake-ups are harmless.
+    TimerDue {
+        /// Current time.
+        now: UnixMillis,
+    },
+    /// How a request the engine asked for ended.
+    Response {
+        /// Current time.
+        now: UnixMillis,
+        /// The id from [`crate::Output::Send`].
+        request_id: RequestId,
+        /// What happened, as data.
+        outcome: HttpOutcome,
+    },
+    /// Something the user asked for (popup or options page).
+    Command {
+        /// Current time.
+        now: UnixMillis,
+        /// The command.
+        command: Command,
+    },
+}
+
+impl Input {
+    /// The time the input carries.
+    pub fn now(&self) -> UnixMillis {
+        match self {
+            Input::Started { now, .. }
+            | Input::Page { now, .. }
+            | Input::TabRemoved { now, .. }
+            | Input::UserIdle { now, .. }
+            | Input::Network { now, .. }
+            | Input::AlarmFired { now }
+            | Input::TimerDue { now }
+            | Input::Response { now, .. }
+            | Input::Command { now, .. } => *now,
+        }
+    }
+}
+
+/// What a pull-request page reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PageEvent {
+    /// The page is (or became) visible: the tab joins the PR's session and
+    /// active time runs.
+    Visible,
+    /// The page is (or became) hidden: the tab stays in the session, active
+    /// time stops unless another tab on the PR is visible.
+    Hidden,
+    /// `pagehide`: the tab left the pull request (closed or navigated away).
+    Closed,
+}
+
+/// Commands from the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// "Sync now": push everything pending (parked items too), then pull.
+    /// Answered with [`crate::UiEvent::SyncNow`].
+    SyncNow,
+    /// Put one failed item back in the queue with fresh attempts.
+    RetryFailed {
+        /// The failed item.
+        local_id: LocalId,
+    },
+    /// Put every failed item back in the queue.
+    RetryAllFailed,
+    /// Drop one failed item for good.
+    DiscardFailed {
+        /// The failed item.
+        local_id: LocalId,
+    },
+    /// A new API token was saved: resume a paused sync.
+    TokenSet,
+    /// The token was removed: stop syncing, keep queueing.
+    TokenCleared,
+    /// The popup opened: pull today's totals if the last pull is older than
+    /// 15 minutes.
+    PopupOpened,
+}
