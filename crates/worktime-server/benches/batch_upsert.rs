@@ -1,0 +1,2 @@
+//! Placeholder replaced by the batch-upsert benchmark.
+fn main() {}

@@ -1,0 +1,327 @@
+//! The command line: `serve`, `user add|list`, `token create|list|revoke`.
+//! Every subcommand works on the database file given by `--db` (default
+//! `./worktime.db`), also while a server runs on it.
+
+use crate::clock::{Clock, SystemClock};
+use crate::logging::{self, LogFormat};
+use crate::ratelimit::RateLimit;
+use crate::state::{AppState, ServerConfig};
+use crate::store::{SqliteStore, Store, StoreError};
+use crate::token::{RandomError, Token};
+use clap::{Args, Parser, Subcommand};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use worktime_protocol::time::rfc3339;
+
+/// `worktime-server`: the WorkTime Sync reference server and its admin CLI.
+#[derive(Debug, Parser)]
+#[command(name = "worktime-server", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (API, live events, dashboard).
+    Serve(ServeArgs),
+    /// Manage users.
+    User {
+        /// What to do with users.
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage device tokens.
+    Token {
+        /// What to do with tokens.
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+/// The database file every subcommand works on.
+#[derive(Debug, Args)]
+pub struct DbArg {
+    /// SQLite database file (created if missing).
+    #[arg(long, default_value = "./worktime.db")]
+    pub db: PathBuf,
+}
+
+/// Options of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (it is logged).
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub addr: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub db: DbArg,
+    /// Another origin allowed by CORS (chrome-extension:// origins always are). Repeatable.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub allow_origins: Vec<String>,
+    /// Requests per second each token may make, sustained.
+    #[arg(long, default_value_t = 10.0)]
+    pub rate_per_second: f64,
+    /// Requests each token may make at once.
+    #[arg(long, default_value_t = 20)]
+    pub rate_burst: u32,
+    /// Turn the per-token rate limit off (benchmarks).
+    #[arg(long)]
+    pub no_rate_limit: bool,
+    /// Log line format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// `user` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user.
+    Add {
+        /// Name: 1 to 64 of A-Z a-z 0-9 . _ - (starting with a letter or digit).
+        name: String,
+        /// Let the user read every user's sessions.
+        #[arg(long)]
+        admin: bool,
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        db: DbArg,
+    },
+    /// List users.
+    List {
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        db: DbArg,
+    },
+}
+
+/// `token` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a device token; the token is printed alone on the last line.
+    Create {
+        /// The user it belongs to.
+        #[arg(long)]
+        user: String,
+        /// A label for the device, e.g. "work laptop".
+        #[arg(long)]
+        device: String,
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        db: DbArg,
+    },
+    /// List a user's device tokens (never the tokens themselves).
+    List {
+        /// Whose tokens.
+        #[arg(long)]
+        user: String,
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        db: DbArg,
+    },
+    /// Revoke a device token by its id (from `token list`).
+    Revoke {
+        /// The device id.
+        id: i64,
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        db: DbArg,
+    },
+}
+
+/// Why a command failed; printed as `error: ...` with exit status 1.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Binding or serving failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// No randomness for a token.
+    #[error(transparent)]
+    Random(#[from] RandomError),
+    /// `--user` names nobody.
+    #[error("no user named {0:?} (add one with `worktime-server user add NAME`)")]
+    UnknownUser(String),
+    /// `token revoke` of an unknown or already revoked id.
+    #[error("no live device token with id {0}")]
+    UnknownDevice(i64),
+    /// A user name or device label breaks the rules.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn valid_user_name(name: &str) -> Result<(), CliError> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    ok.then_some(()).ok_or_else(|| {
+        CliError::Invalid(format!(
+            "invalid user name {name:?}: use 1 to 64 of A-Z a-z 0-9 . _ - starting with a letter or digit"
+        ))
+    })
+}
+
+fn valid_label(label: &str) -> Result<(), CliError> {
+    let ok = !label.trim().is_empty()
+        && label.chars().count() <= 100
+        && !label.chars().any(char::is_control);
+    ok.then_some(())
+        .ok_or_else(|| CliError::Invalid("a device label is 1 to 100 printable characters".into()))
+}
+
+/// Runs a parsed command line to completion.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let clock = SystemClock;
+    let open = |db: &DbArg| SqliteStore::open(&db.db, clock.now());
+    let mut out = std::io::stdout();
+    match cli.command {
+        Command::Serve(args) => return serve(args).await,
+        Command::User { command } => match command {
+            UserCommand::Add { name, admin, db } => {
+                valid_user_name(&name)?;
+                let user = open(&db)?.add_user(&name, admin, clock.now()).await?;
+                let role = if user.admin { "admin user" } else { "user" };
+                writeln!(out, "added {role} {}", user.name)?;
+            }
+            UserCommand::List { db } => {
+                for user in open(&db)?.list_users().await? {
+                    let role = if user.admin { "admin" } else { "user" };
+                    writeln!(out, "{}\t{role}", user.name)?;
+                }
+            }
+        },
+        Command::Token { command } => match command {
+            TokenCommand::Create { user, device, db } => {
+                valid_label(&device)?;
+                let store = open(&db)?;
+                let owner = store
+                    .find_user(&user)
+                    .await?
+                    .ok_or(CliError::UnknownUser(user))?;
+                let token = Token::generate()?;
+                let record = store
+                    .create_device(owner.id, &device, &token.hash(), clock.now())
+                    .await?;
+                writeln!(
+                    out,
+                    "created device token {} ({:?}) for {}; it is shown only this once:",
+                    record.id, record.label, owner.name
+                )?;
+                writeln!(out, "{}", token.reveal())?;
+            }
+            TokenCommand::List { user, db } => {
+                let store = open(&db)?;
+                let owner = store
+                    .find_user(&user)
+                    .await?
+                    .ok_or(CliError::UnknownUser(user))?;
+                writeln!(out, "ID\tLABEL\tCREATED\tLAST SEEN\tSTATUS")?;
+                for d in store.list_devices(owner.id, true).await? {
+                    let when = |t| rfc3339::format(t).unwrap_or_default();
+                    writeln!(
+                        out,
+                        "{}\t{}\t{}\t{}\t{}",
+                        d.id,
+                        d.label,
+                        when(d.created_at),
+                        d.last_seen_at.map_or("never".into(), when),
+                        d.revoked_at
+                            .map_or("active".into(), |t| format!("revoked {}", when(t))),
+                    )?;
+                }
+            }
+            TokenCommand::Revoke { id, db } => {
+                open(&db)?
+                    .revoke_device(None, id, clock.now())
+                    .await?
+                    .ok_or(CliError::UnknownDevice(id))?;
+                writeln!(out, "revoked device token {id}")?;
+            }
+        },
+    }
+    out.flush()?;
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> Result<(), CliError> {
+    logging::init(args.log_format);
+    if !(args.rate_per_second > 0.0 && args.rate_per_second.is_finite()) || args.rate_burst == 0 {
+        return Err(CliError::Invalid(
+            "--rate-per-second and --rate-burst must be above 0 (use --no-rate-limit to turn it off)"
+                .into(),
+        ));
+    }
+    let clock = Arc::new(SystemClock);
+    let store = Arc::new(SqliteStore::open(&args.db.db, clock.now())?);
+    let config = ServerConfig {
+        allow_origins: args.allow_origins,
+        rate_limit: (!args.no_rate_limit).then_some(RateLimit {
+            per_second: args.rate_per_second,
+            burst: args.rate_burst,
+        }),
+        ..ServerConfig::default()
+    };
+    let listener = tokio::net::TcpListener::bind(&args.addr).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, db = %args.db.db.display(), "listening");
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://{addr}")?;
+        out.flush()?;
+    }
+    let state = AppState::new(store, clock, config);
+    crate::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_names_and_labels_are_checked() {
+        assert!(valid_user_name("alice.b-2").is_ok());
+        assert!(valid_user_name("").is_err());
+        assert!(valid_user_name("-alice").is_err());
+        assert!(valid_user_name("al ice").is_err());
+        assert!(valid_label("work laptop").is_ok());
+        assert!(valid_label("  ").is_err());
+        assert!(valid_label("a\nb").is_err());
+    }
+}

@@ -1,0 +1,73 @@
+//! The HTTP API: one router per resource, merged here, with the layers every
+//! request passes (CORS for the extension, body limit, request logging that
+//! never records a query string or a header).
+
+pub mod assets;
+pub mod devices;
+pub mod error;
+pub mod events;
+pub mod extract;
+mod params;
+pub mod sessions;
+pub mod totals;
+
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Method, Request, header};
+use std::time::Duration;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+/// Largest request body accepted (1 MiB); larger ones get 413.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// How long browsers may cache a CORS preflight answer.
+const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// The whole application, ready for [`crate::serve`] or a test client.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(sessions::routes())
+        .merge(devices::routes())
+        .merge(events::routes())
+        .merge(totals::routes())
+        .merge(assets::routes())
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(cors(&state.config.allow_origins))
+        .layer(
+            // The span holds the method and the path only: never the query
+            // (the events endpoint may carry `access_token` there) and never
+            // a header (Authorization).
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}
+
+/// CORS: every `chrome-extension://` origin (so the extension needs no host
+/// permission) plus the origins given with `--allow-origin`.
+fn cors(extra: &[String]) -> CorsLayer {
+    let extra: Vec<HeaderValue> = extra
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |origin, _| {
+            origin.as_bytes().starts_with(b"chrome-extension://") || extra.contains(origin)
+        }))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([header::RETRY_AFTER])
+        .max_age(PREFLIGHT_MAX_AGE)
+}

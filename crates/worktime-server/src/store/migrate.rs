@@ -1,0 +1,78 @@
+//! Schema migrations: SQL files embedded in the binary, applied in order at
+//! start, each in its own transaction, recorded in `schema_migrations`.
+
+use super::StoreError;
+use rusqlite::Connection;
+
+/// Every migration, oldest first. Append only; never edit a released one.
+const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+
+/// Brings the database up to the newest schema this binary knows.
+pub(crate) fn run(conn: &mut Connection, now_ms: i64) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version     INTEGER PRIMARY KEY,
+             applied_at  BIGINT NOT NULL
+         )",
+    )?;
+    let current: u32 = conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |row| row.get(0),
+    )?;
+    let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
+    if current > known {
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            known,
+        });
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        let apply = |conn: &mut Connection| -> rusqlite::Result<()> {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+                (version, now_ms),
+            )?;
+            tx.commit()
+        };
+        apply(conn).map_err(|source| StoreError::Migration {
+            version: *version,
+            source,
+        })?;
+        tracing::info!(version, "applied database migration");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_once_and_are_recorded() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        run(&mut conn, 1).unwrap();
+        run(&mut conn, 2).unwrap();
+        let versions: i64 = conn
+            .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(versions, MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        run(&mut conn, 1).unwrap();
+        conn.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)",
+            [],
+        )
+        .unwrap();
+        assert!(matches!(
+            run(&mut conn, 1),
+            Err(StoreError::SchemaTooNew { found: 999, .. })
+        ));
+    }
+}

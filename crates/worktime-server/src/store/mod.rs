@@ -1,0 +1,348 @@
+//! Storage behind one small trait: what the server needs from a database,
+//! with SQLite ([`sqlite::SqliteStore`]) as the embedded default.
+//!
+//! The trait speaks in the protocol's types and a few server-side records;
+//! the SQL stays inside the implementation and uses portable statements
+//! (`ON CONFLICT`-free upserts, integer milliseconds, no SQLite-only
+//! functions in queries) so a PostgreSQL implementation can follow.
+
+mod migrate;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use worktime_protocol::time::rfc3339;
+use worktime_protocol::{MergeError, Session, SessionState, UnixMillis};
+
+pub use sqlite::SqliteStore;
+
+/// Why a storage call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A migration file could not be applied.
+    #[error("migration {version} failed: {source}")]
+    Migration {
+        /// The migration's number.
+        version: u32,
+        /// What the database said.
+        source: rusqlite::Error,
+    },
+    /// The database was written by a newer server than this one.
+    #[error("database schema version {found} is newer than this server's {known}")]
+    SchemaTooNew {
+        /// Version recorded in the file.
+        found: u32,
+        /// Newest version this binary knows.
+        known: u32,
+    },
+    /// A user with that name exists already.
+    #[error("user {0:?} already exists")]
+    UserExists(String),
+    /// The background writer stopped (the store is shutting down).
+    #[error("the database writer has stopped")]
+    WriterGone,
+    /// A blocking read task panicked or was cancelled.
+    #[error("a database read was interrupted")]
+    ReadInterrupted,
+}
+
+/// A person who owns device tokens and sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Database id.
+    pub id: i64,
+    /// Unique login-free name, as given to `user add`.
+    pub name: String,
+    /// Admins read every user's sessions.
+    pub admin: bool,
+    /// When the user was added.
+    pub created_at: UnixMillis,
+}
+
+/// One device token of a user (the token itself is never stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRecord {
+    /// Database id, used by `DELETE /api/v1/devices/{id}` and `token revoke`.
+    pub id: i64,
+    /// The owning user's id.
+    pub user_id: i64,
+    /// Label given at `token create --device`.
+    pub label: String,
+    /// When the token was created.
+    pub created_at: UnixMillis,
+    /// When the token last authenticated a request (updated at most once a minute).
+    pub last_seen_at: Option<UnixMillis>,
+    /// When the token was revoked; revoked tokens authenticate nothing.
+    pub revoked_at: Option<UnixMillis>,
+}
+
+/// Who a valid token belongs to: the identity every authenticated request carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The user's id.
+    pub user_id: i64,
+    /// The user's name.
+    pub user: String,
+    /// Whether the user is an admin.
+    pub admin: bool,
+    /// The device (token) id.
+    pub device_id: i64,
+    /// The device's label.
+    pub device: String,
+}
+
+/// A stored session: the contract's body plus what only the server knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// The session as last merged.
+    pub session: Session,
+    /// The owning user's name.
+    pub user: String,
+    /// Label of the device whose version is stored.
+    pub device: String,
+    /// True when the stale-session closer ended it (no client said so).
+    pub closed_by_server: bool,
+    /// When the server last stored a change to it (server clock).
+    pub received_at: UnixMillis,
+}
+
+impl Serialize for SessionRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            #[serde(flatten)]
+            session: &'a Session,
+            user: &'a str,
+            device: &'a str,
+            closed_by_server: bool,
+            #[serde(with = "rfc3339")]
+            received_at: UnixMillis,
+        }
+        Wire {
+            session: &self.session,
+            user: &self.user,
+            device: &self.device,
+            closed_by_server: self.closed_by_server,
+            received_at: self.received_at,
+        }
+        .serialize(s)
+    }
+}
+
+/// What happened to one incoming session of an upsert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpsertOutcome {
+    /// Merged; `changed` says whether the stored row changed (a duplicate
+    /// or an older version changes nothing).
+    Stored {
+        /// The row as it is now.
+        record: SessionRecord,
+        /// Whether this upsert changed it.
+        changed: bool,
+    },
+    /// The merge rule refused it (the id belongs to another pull request).
+    Refused(MergeError),
+}
+
+/// Position in the newest-first session order, for paging.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// `started_at` of the last session returned.
+    pub started_at: i64,
+    /// Row id of the last session returned (breaks ties).
+    pub id: i64,
+}
+
+impl Cursor {
+    /// The opaque text form handed to clients.
+    pub fn encode(self) -> String {
+        format!("{}_{}", self.started_at, self.id)
+    }
+
+    /// Reads what [`Cursor::encode`] produced; `None` for anything else.
+    pub fn decode(text: &str) -> Option<Cursor> {
+        let (a, b) = text.split_once('_')?;
+        Some(Cursor {
+            started_at: a.parse().ok()?,
+            id: b.parse().ok()?,
+        })
+    }
+}
+
+/// A repository named `owner/name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoFilter {
+    /// Repository owner.
+    pub owner: String,
+    /// Repository name.
+    pub name: String,
+}
+
+/// Filters shared by session listing and totals.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionFilter {
+    /// Only this user's sessions; `None` means every user's (admins only).
+    pub user_id: Option<i64>,
+    /// Only sessions whose `updated_at` is at or after this.
+    pub since: Option<UnixMillis>,
+    /// Only sessions in this state.
+    pub state: Option<SessionState>,
+    /// Only sessions that started at or after this.
+    pub from: Option<UnixMillis>,
+    /// Only sessions that started before this.
+    pub to: Option<UnixMillis>,
+    /// Only sessions of this repository.
+    pub repo: Option<RepoFilter>,
+}
+
+/// One page request of `list_sessions`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionQuery {
+    /// Which sessions.
+    pub filter: SessionFilter,
+    /// At most this many (1..=500).
+    pub limit: u32,
+    /// Continue after this position.
+    pub after: Option<Cursor>,
+}
+
+/// A page of sessions, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionPage {
+    /// The sessions.
+    pub records: Vec<SessionRecord>,
+    /// Where the next page starts, if there is one.
+    pub next: Option<Cursor>,
+}
+
+/// How totals are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TotalsGroup {
+    /// Per local calendar day of `started_at`.
+    Day,
+    /// Per repository (top 10 by seconds).
+    Repo,
+    /// Per pull request (top 10 by seconds).
+    Pr,
+}
+
+/// One totals request. `from` and `to` are required here; the HTTP layer
+/// fills defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotalsQuery {
+    /// Which sessions (by `started_at` in `[from, to)`).
+    pub filter: SessionFilter,
+    /// The grouping.
+    pub group: TotalsGroup,
+    /// Local time minus UTC, for day boundaries.
+    pub tz_offset_minutes: i32,
+}
+
+/// One aggregated row, before the HTTP layer names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TotalKey {
+    /// Days since 1970-01-01 in local time.
+    Day(i64),
+    /// A repository.
+    Repo {
+        /// Owner.
+        owner: String,
+        /// Name.
+        name: String,
+    },
+    /// A pull request.
+    Pr {
+        /// Owner.
+        owner: String,
+        /// Name.
+        name: String,
+        /// Number.
+        number: u64,
+    },
+}
+
+/// Sum of active seconds and count of sessions for one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotalRow {
+    /// What was grouped on.
+    pub key: TotalKey,
+    /// Sum of `active_seconds`.
+    pub seconds: i64,
+    /// Number of sessions.
+    pub sessions: i64,
+}
+
+/// Everything the server and its CLI need from a database.
+///
+/// Writes are serialised by the implementation; every method is safe to call
+/// from many tasks at once, and from another process on the same database
+/// (the CLI while the server runs).
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Adds a user; [`StoreError::UserExists`] if the name is taken.
+    async fn add_user(
+        &self,
+        name: &str,
+        admin: bool,
+        now: UnixMillis,
+    ) -> Result<UserRecord, StoreError>;
+    /// Every user, by name.
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError>;
+    /// The user with this name.
+    async fn find_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// Records a new device token by the SHA-256 hash of the token.
+    async fn create_device(
+        &self,
+        user_id: i64,
+        label: &str,
+        token_hash: &str,
+        now: UnixMillis,
+    ) -> Result<DeviceRecord, StoreError>;
+    /// A user's devices, oldest first; revoked ones only when asked.
+    async fn list_devices(
+        &self,
+        user_id: i64,
+        include_revoked: bool,
+    ) -> Result<Vec<DeviceRecord>, StoreError>;
+    /// Who holds the token with this hash, if it exists and is not revoked.
+    async fn authenticate(&self, token_hash: &str) -> Result<Option<Principal>, StoreError>;
+    /// Notes that a device was just used.
+    async fn touch_device(&self, device_id: i64, now: UnixMillis) -> Result<(), StoreError>;
+    /// Revokes one device; with `owner`, only if it belongs to that user.
+    /// Returns the revoked device's user id, or `None` if there was no such
+    /// live device.
+    async fn revoke_device(
+        &self,
+        owner: Option<i64>,
+        device_id: i64,
+        now: UnixMillis,
+    ) -> Result<Option<i64>, StoreError>;
+    /// Revokes every live device of a user; returns their ids.
+    async fn revoke_all_devices(
+        &self,
+        user_id: i64,
+        now: UnixMillis,
+    ) -> Result<Vec<i64>, StoreError>;
+    /// Merges each session into the caller's user's rows, in order, in one
+    /// transaction; one outcome per session.
+    async fn upsert_sessions(
+        &self,
+        by: &Principal,
+        sessions: Vec<Session>,
+        now: UnixMillis,
+    ) -> Result<Vec<UpsertOutcome>, StoreError>;
+    /// A page of sessions, newest `started_at` first.
+    async fn list_sessions(&self, query: &SessionQuery) -> Result<SessionPage, StoreError>;
+    /// Ends every active session the server has heard nothing about since
+    /// `silent_since`, at its last `updated_at`, marked closed by the server.
+    async fn close_stale(
+        &self,
+        silent_since: UnixMillis,
+        now: UnixMillis,
+    ) -> Result<Vec<SessionRecord>, StoreError>;
+    /// Aggregates, computed by the database.
+    async fn totals(&self, query: &TotalsQuery) -> Result<Vec<TotalRow>, StoreError>;
+}

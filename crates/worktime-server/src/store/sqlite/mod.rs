@@ -1,0 +1,228 @@
+//! The SQLite implementation of [`Store`]: one writer thread that owns the
+//! only writing connection and commits concurrent batches together (group
+//! commit), and a small pool of read-only connections used from blocking
+//! tasks. WAL mode lets the readers run beside the writer, and another
+//! process (the CLI) may write to the same file at the same time.
+
+mod reads;
+mod rows;
+mod writer;
+
+use super::{
+    DeviceRecord, Principal, SessionPage, SessionQuery, SessionRecord, Store, StoreError, TotalRow,
+    TotalsQuery, UpsertOutcome, UserRecord,
+};
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use worktime_protocol::{Session, UnixMillis};
+use writer::Writer;
+
+/// How long a connection waits for another process's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most read connections open at once.
+const MAX_READERS: usize = 4;
+
+/// The SQLite-backed store. Cheap to share behind an `Arc`; dropping the
+/// last reference finishes queued writes and closes the file.
+pub struct SqliteStore {
+    writer: Writer,
+    readers: Arc<Readers>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.readers.path)
+            .finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, switches it to WAL,
+    /// applies pending migrations and starts the writer thread.
+    pub fn open(path: &Path, now: UnixMillis) -> Result<Self, StoreError> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // WAL: readers never block the writer. FULL: an acknowledged batch
+        // survives a power cut, not only a crash (group commit pays for it).
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(%mode, "SQLite refused WAL mode; continuing without it");
+        }
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+        super::migrate::run(&mut conn, now.0)?;
+        Ok(SqliteStore {
+            writer: Writer::start(conn)?,
+            readers: Arc::new(Readers {
+                path: path.to_owned(),
+                idle: Mutex::new(Vec::new()),
+                permits: Semaphore::new(MAX_READERS),
+            }),
+        })
+    }
+}
+
+/// Pool of read-only connections, opened on demand and kept for reuse.
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    permits: Semaphore,
+}
+
+impl Readers {
+    fn take(&self) -> Result<Connection, StoreError> {
+        if let Some(conn) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
+            return Ok(conn);
+        }
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(conn)
+    }
+
+    fn give_back(&self, conn: Connection) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(conn);
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Runs `f` on a read connection in a blocking task.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let _permit = self
+            .readers
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::ReadInterrupted)?;
+        let readers = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || {
+            let conn = readers.take()?;
+            let result = f(&conn);
+            readers.give_back(conn);
+            result
+        })
+        .await
+        .map_err(|_| StoreError::ReadInterrupted)?
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn add_user(
+        &self,
+        name: &str,
+        admin: bool,
+        now: UnixMillis,
+    ) -> Result<UserRecord, StoreError> {
+        let name = name.to_owned();
+        self.writer
+            .run(move |conn| writer::add_user(conn, &name, admin, now))
+            .await
+    }
+
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        self.read(reads::list_users).await
+    }
+
+    async fn find_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        let name = name.to_owned();
+        self.read(move |conn| reads::find_user(conn, &name)).await
+    }
+
+    async fn create_device(
+        &self,
+        user_id: i64,
+        label: &str,
+        token_hash: &str,
+        now: UnixMillis,
+    ) -> Result<DeviceRecord, StoreError> {
+        let (label, hash) = (label.to_owned(), token_hash.to_owned());
+        self.writer
+            .run(move |conn| writer::create_device(conn, user_id, &label, &hash, now))
+            .await
+    }
+
+    async fn list_devices(
+        &self,
+        user_id: i64,
+        include_revoked: bool,
+    ) -> Result<Vec<DeviceRecord>, StoreError> {
+        self.read(move |conn| reads::list_devices(conn, user_id, include_revoked))
+            .await
+    }
+
+    async fn authenticate(&self, token_hash: &str) -> Result<Option<Principal>, StoreError> {
+        let hash = token_hash.to_owned();
+        self.read(move |conn| reads::authenticate(conn, &hash))
+            .await
+    }
+
+    async fn touch_device(&self, device_id: i64, now: UnixMillis) -> Result<(), StoreError> {
+        self.writer
+            .run(move |conn| writer::touch_device(conn, device_id, now))
+            .await
+    }
+
+    async fn revoke_device(
+        &self,
+        owner: Option<i64>,
+        device_id: i64,
+        now: UnixMillis,
+    ) -> Result<Option<i64>, StoreError> {
+        self.writer
+            .run(move |conn| writer::revoke_device(conn, owner, device_id, now))
+            .await
+    }
+
+    async fn revoke_all_devices(
+        &self,
+        user_id: i64,
+        now: UnixMillis,
+    ) -> Result<Vec<i64>, StoreError> {
+        self.writer
+            .run(move |conn| writer::revoke_all_devices(conn, user_id, now))
+            .await
+    }
+
+    async fn upsert_sessions(
+        &self,
+        by: &Principal,
+        sessions: Vec<Session>,
+        now: UnixMillis,
+    ) -> Result<Vec<UpsertOutcome>, StoreError> {
+        self.writer.upsert(by.clone(), sessions, now).await
+    }
+
+    async fn list_sessions(&self, query: &SessionQuery) -> Result<SessionPage, StoreError> {
+        let query = query.clone();
+        self.read(move |conn| reads::list_sessions(conn, &query))
+            .await
+    }
+
+    async fn close_stale(
+        &self,
+        silent_since: UnixMillis,
+        now: UnixMillis,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        self.writer
+            .run(move |conn| writer::close_stale(conn, silent_since, now))
+            .await
+    }
+
+    async fn totals(&self, query: &TotalsQuery) -> Result<Vec<TotalRow>, StoreError> {
+        let query = query.clone();
+        self.read(move |conn| reads::totals(conn, &query)).await
+    }
+}
