@@ -33,6 +33,12 @@ const host = {
     await chrome.action.setBadgeText({ text });
     if (color) await chrome.action.setBadgeBackgroundColor({ color });
   },
+  /** Ids of every open tab, so sessions whose tabs vanished while the worker
+   * was stopped can be ended. */
+  async openTabs() {
+    const tabs = await chrome.tabs.query({});
+    return tabs.map((tab) => tab.id).filter((id) => Number.isInteger(id));
+  },
   /** Tells open popup/options pages that the view changed. No page open is fine. */
   broadcast(view) {
     chrome.runtime.sendMessage({ type: 'status-changed', view }).catch(() => {});

@@ -17,8 +17,15 @@
   let lastVisible = null;
   let alive = true;
 
+  /** Grows with every report, across navigations within the tab (µs since
+   * the epoch), so the worker can drop duplicated or overtaken reports. */
+  function seq() {
+    return Math.round((performance.timeOrigin + performance.now()) * 1000);
+  }
+
   function send(message) {
     if (!alive) return;
+    message.seq = seq();
     try {
       chrome.runtime.sendMessage(message).catch(() => {
         // The worker answered with an error or was restarting; the next
@@ -57,9 +64,10 @@
   // pagehide is not reliable when a tab closes, which is why the worker also
   // ends a session when the tab is removed; neither signal alone is trusted.
   window.addEventListener('pagehide', () => {
+    const path = lastPath || location.pathname;
     lastPath = null;
     lastVisible = null;
-    send({ type: 'page-left' });
+    send({ type: 'page-left', path });
   });
   // Back/forward cache: the same document comes back without reloading.
   window.addEventListener('pageshow', (event) => {

@@ -15,12 +15,13 @@ const MAX_SETTING = 4096;
 
 const isString = (max) => (v) => typeof v === 'string' && v.length <= max;
 const isBool = (v) => typeof v === 'boolean';
+const isSeq = (v) => Number.isSafeInteger(v) && v >= 0;
 const isId = (v) => typeof v === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v);
 
 /** Fields each message type carries, with a check for each. */
 const CONTENT_MESSAGES = {
-  'page-state': { path: isString(MAX_PATH), visible: isBool },
-  'page-left': {},
+  'page-state': { path: isString(MAX_PATH), visible: isBool, seq: isSeq },
+  'page-left': { path: isString(MAX_PATH), seq: isSeq },
 };
 
 const PAGE_MESSAGES = {

@@ -1,0 +1,101 @@
+//! The browser services the glue hands to the shell (`host` in
+//! `background.js`): alarms, the badge, tab listing and telling open pages
+//! that the view changed. Passing them in, rather than binding `chrome.*`
+//! directly, keeps the shell runnable in tests where `chrome` does not exist.
+
+use crate::error::js_text;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The glue's host object. Every method may return a promise.
+    pub type Host;
+
+    #[wasm_bindgen(method, catch, js_name = setAlarm)]
+    fn set_alarm_js(this: &Host, name: &str, when_ms: f64) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = ensureRepeatingAlarm)]
+    fn ensure_repeating_alarm_js(
+        this: &Host,
+        name: &str,
+        period_minutes: f64,
+    ) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = clearAlarm)]
+    fn clear_alarm_js(this: &Host, name: &str) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = setBadge)]
+    fn set_badge_js(this: &Host, text: &str, color: &str) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = broadcast)]
+    fn broadcast_js(this: &Host, view: &JsValue) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = openTabs)]
+    fn open_tabs_js(this: &Host) -> Result<JsValue, JsValue>;
+}
+
+/// Awaits `value` if it is a promise; a failure is logged, never raised:
+/// a badge or alarm that could not be set must not stop a sync.
+async fn settle(what: &str, value: Result<JsValue, JsValue>) -> Option<JsValue> {
+    let value = match value {
+        Ok(v) => v,
+        Err(e) => {
+            crate::log::warn(&format!("{what} failed: {}", js_text(&e)));
+            return None;
+        }
+    };
+    match value.dyn_into::<js_sys::Promise>() {
+        Ok(promise) => match JsFuture::from(promise).await {
+            Ok(v) => Some(v),
+            Err(e) => {
+                crate::log::warn(&format!("{what} failed: {}", js_text(&e)));
+                None
+            }
+        },
+        Err(v) => Some(v),
+    }
+}
+
+impl Host {
+    /// A one-shot alarm `name` at `when` (Unix ms), replacing any earlier one.
+    pub async fn set_alarm(&self, name: &str, when_ms: i64) {
+        settle("setAlarm", self.set_alarm_js(name, when_ms as f64)).await;
+    }
+
+    /// A repeating alarm every `period_minutes`, created only when missing.
+    pub async fn ensure_repeating_alarm(&self, name: &str, period_minutes: f64) {
+        settle(
+            "ensureRepeatingAlarm",
+            self.ensure_repeating_alarm_js(name, period_minutes),
+        )
+        .await;
+    }
+
+    /// Removes the alarm `name`, if set.
+    pub async fn clear_alarm(&self, name: &str) {
+        settle("clearAlarm", self.clear_alarm_js(name)).await;
+    }
+
+    /// Sets the toolbar badge.
+    pub async fn set_badge(&self, text: &str, color: &str) {
+        settle("setBadge", self.set_badge_js(text, color)).await;
+    }
+
+    /// Tells open pages that the popup view changed.
+    pub async fn broadcast(&self, view: &JsValue) {
+        settle("broadcast", self.broadcast_js(view)).await;
+    }
+
+    /// Ids of every open tab (empty if they cannot be listed).
+    pub async fn open_tabs(&self) -> Vec<i64> {
+        let Some(value) = settle("openTabs", self.open_tabs_js()).await else {
+            return Vec::new();
+        };
+        js_sys::Array::from(&value)
+            .iter()
+            .filter_map(|v| v.as_f64())
+            .map(|v| v as i64)
+            .collect()
+    }
+}

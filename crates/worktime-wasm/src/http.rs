@@ -1,0 +1,123 @@
+//! One HTTP exchange with the configured server through the global `fetch`:
+//! JSON in and out, `Authorization: Bearer`, a 15 s limit enforced with an
+//! `AbortController`. The outcome is data (status, `Retry-After`, body, or
+//! which way it failed); what it means for sync is the engine's call.
+
+use crate::error::{HttpError, js_text};
+use gloo_timers::callback::Timeout;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, Headers, Request, RequestCache, RequestCredentials, RequestInit};
+
+/// How long one request may take, answer body included.
+pub const TIMEOUT_SECS: u32 = 15;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `fetch` (a window's or a worker's: there is no `window` in
+    /// a service worker, so `web_sys::window()` is never used).
+    #[wasm_bindgen(js_name = fetch)]
+    fn global_fetch(request: &Request) -> js_sys::Promise;
+}
+
+/// A request as the engine describes it; the shell adds the server's base URL
+/// and the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// `GET`, `PUT`, `POST`, `DELETE`.
+    pub method: String,
+    /// Path and query below the server's base URL, starting with `/`.
+    pub path: String,
+    /// JSON body, if any.
+    pub body: Option<String>,
+}
+
+/// What came back. Any status counts as an answer; only a missing answer is an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The `Retry-After` header as sent, if any.
+    pub retry_after: Option<String>,
+    /// The body as text.
+    pub body: String,
+}
+
+/// Whether the browser believes it is online (true when it cannot tell).
+pub fn online() -> bool {
+    js_sys::Reflect::get(&js_sys::global(), &"navigator".into())
+        .and_then(|nav| js_sys::Reflect::get(&nav, &"onLine".into()))
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true)
+}
+
+/// Joins `base` (no trailing slash needed) and `path` (starting with `/`).
+pub fn join_url(base: &str, path: &str) -> String {
+    format!("{}{}", base.trim_end_matches('/'), path)
+}
+
+/// Sends `request` to `base` with `token` and waits at most [`TIMEOUT_SECS`].
+///
+/// `Err` means there was no answer: [`HttpError::Network`] (including CORS
+/// refusals, which browsers do not tell apart) or [`HttpError::Timeout`].
+pub async fn send(
+    base: &str,
+    token: &str,
+    request: &HttpRequest,
+) -> Result<HttpResponse, HttpError> {
+    let controller = AbortController::new().map_err(|e| HttpError::Build(js_text(&e)))?;
+    let signal = controller.signal();
+    let init = RequestInit::new();
+    init.set_method(&request.method);
+    init.set_signal(Some(&signal));
+    // No cookies, no cache: the token is the only credential and every
+    // answer must be fresh.
+    init.set_credentials(RequestCredentials::Omit);
+    init.set_cache(RequestCache::NoStore);
+    let headers = Headers::new().map_err(|e| HttpError::Build(js_text(&e)))?;
+    headers
+        .set("Accept", "application/json")
+        .map_err(|e| HttpError::Build(js_text(&e)))?;
+    // A token with characters not allowed in a header would throw here with the
+    // token in the message; settings validation refuses such tokens first.
+    headers
+        .set("Authorization", &format!("Bearer {token}"))
+        .map_err(|_| HttpError::Build("the API token is not a valid header value".into()))?;
+    if let Some(body) = &request.body {
+        headers
+            .set("Content-Type", "application/json")
+            .map_err(|e| HttpError::Build(js_text(&e)))?;
+        init.set_body(&JsValue::from_str(body));
+    }
+    init.set_headers(&headers);
+    let url = join_url(base, &request.path);
+    let req =
+        Request::new_with_str_and_init(&url, &init).map_err(|e| HttpError::Build(js_text(&e)))?;
+
+    // Dropping the Timeout cancels it, so it fires only if we are still waiting.
+    let abort_on_timeout = {
+        let controller = controller.clone();
+        Timeout::new(TIMEOUT_SECS * 1000, move || controller.abort())
+    };
+    let result = exchange(&req).await;
+    drop(abort_on_timeout);
+    result.map_err(|_| {
+        if signal.aborted() {
+            HttpError::Timeout(TIMEOUT_SECS)
+        } else {
+            HttpError::Network { online: online() }
+        }
+    })
+}
+
+async fn exchange(req: &Request) -> Result<HttpResponse, JsValue> {
+    let response: web_sys::Response = JsFuture::from(global_fetch(req)).await?.dyn_into()?;
+    let retry_after = response.headers().get("Retry-After").ok().flatten();
+    let body = JsFuture::from(response.text()?).await?;
+    Ok(HttpResponse {
+        status: response.status(),
+        retry_after,
+        body: body.as_string().unwrap_or_default(),
+    })
+}

@@ -1,0 +1,245 @@
+//! The run loop: feeds browser events to the engine as inputs stamped with
+//! `Date.now()`, and carries out its outputs in order — persist (awaited,
+//! write-ahead), send (in the background, its outcome fed back), wake-ups,
+//! status. One input is handled at a time; a fetch never holds that turn.
+
+use crate::db::{DB_NAME, Db};
+use crate::error::{HttpError, SettingsError, ShellError, StorageError};
+use crate::host::Host;
+use crate::http::{self, HttpRequest};
+use crate::settings::Settings;
+use crate::view::{self, PopupView};
+use crate::{clock, log, storage};
+use gloo_timers::callback::Timeout;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use worktime_core::output::{Output, SyncNowReply, UiEvent};
+use worktime_core::{Engine, HttpOutcome, Input};
+use worktime_protocol::UnixMillis;
+
+/// The alarm that fires every minute whatever the engine asked: it restarts a
+/// killed worker and probes parked items.
+pub const FALLBACK_ALARM: &str = "worktime-fallback";
+/// The alarm that carries a far wake-up across worker restarts.
+pub const WAKE_ALARM: &str = "worktime-wake";
+/// Wake-ups sooner than this use an in-worker timer; later ones an alarm
+/// (Chrome clamps packed extensions' alarms to 30 s).
+pub const NEAR_WAKE_MS: i64 = 30_000;
+
+/// How often a failed write batch is tried before giving up on it.
+const PERSIST_TRIES: u32 = 3;
+
+/// The shell's state; shared by the event handlers and background sends.
+pub struct Shell {
+    db: Db,
+    host: Host,
+    engine: RefCell<Engine>,
+    settings: RefCell<Option<Settings>>,
+    quarantined: Cell<u32>,
+    /// One input at a time, outputs drained in order.
+    turn: tokio::sync::Mutex<()>,
+    wake_timer: RefCell<Option<Timeout>>,
+    /// The engine's answer to the last Sync-now command.
+    sync_now_reply: RefCell<Option<SyncNowReply>>,
+}
+
+impl Shell {
+    /// Opens storage, loads everything (setting aside what does not decode),
+    /// starts the engine and the fallback alarm.
+    pub async fn open(host: Host, db_name: Option<&str>) -> Result<Rc<Shell>, ShellError> {
+        let db = Db::open(db_name.unwrap_or(DB_NAME)).await?;
+        let now = clock::now();
+        let settings = storage::load_settings(&db, now).await?;
+        let loaded = storage::load(&db, now).await?;
+        for q in &loaded.quarantined {
+            log::warn(&format!(
+                "a stored record could not be read and was set aside ({}/{}): {}",
+                q.store, q.key, q.reason
+            ));
+        }
+        let quarantined = storage::quarantine_count(&db).await?;
+        let open_tabs = host.open_tabs().await;
+        let shell = Rc::new(Shell {
+            db,
+            host,
+            engine: RefCell::new(Engine::new()),
+            settings: RefCell::new(settings),
+            quarantined: Cell::new(quarantined),
+            turn: tokio::sync::Mutex::new(()),
+            wake_timer: RefCell::new(None),
+            sync_now_reply: RefCell::new(None),
+        });
+        shell.host.ensure_repeating_alarm(FALLBACK_ALARM, 1.0).await;
+        let has_token = shell.settings.borrow().is_some();
+        let stored = loaded.stored;
+        shell
+            .input(move |now| Input::Started {
+                now,
+                stored,
+                open_tabs: open_tabs.into_iter().map(worktime_core::TabId).collect(),
+                has_token,
+                online: http::online(),
+                entropy: clock::random_u128(),
+                utc_offset_minutes: clock::utc_offset_minutes(),
+            })
+            .await;
+        Ok(shell)
+    }
+
+    /// Handles one input made at the current time, then carries out every
+    /// output it caused.
+    pub async fn input(self: &Rc<Self>, make: impl FnOnce(UnixMillis) -> Input) {
+        let _turn = self.turn.lock().await;
+        let input = make(clock::now());
+        self.engine.borrow_mut().handle(input);
+        self.drain().await;
+    }
+
+    async fn drain(self: &Rc<Self>) {
+        loop {
+            let next = self.engine.borrow_mut().poll_output();
+            let Some(output) = next else { break };
+            match output {
+                Output::Persist { writes } => self.persist(&writes).await,
+                Output::Send {
+                    request_id,
+                    request,
+                } => {
+                    let shell = Rc::clone(self);
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let result = shell.send(&request).await;
+                        shell
+                            .input(move |now| Input::Response {
+                                now,
+                                request_id,
+                                outcome: outcome_of(result, now),
+                            })
+                            .await;
+                    });
+                }
+                Output::WakeAt { at } => self.wake_at(at).await,
+                Output::CancelWake => {
+                    self.wake_timer.borrow_mut().take();
+                    self.host.clear_alarm(WAKE_ALARM).await;
+                }
+                Output::Event { event } => {
+                    if let UiEvent::SyncNow { reply } = event {
+                        *self.sync_now_reply.borrow_mut() = Some(reply);
+                    }
+                }
+                Output::StatusChanged { view } => {
+                    let badge = view::badge(&view);
+                    self.host.set_badge(&badge.text, badge.color).await;
+                    let popup = self.popup_view_of(&view, clock::now());
+                    if let Ok(js) = storage::to_js(&popup, "view") {
+                        self.host.broadcast(&js).await;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn persist(&self, writes: &[worktime_core::store::Write]) {
+        let mut last = None;
+        for _ in 0..PERSIST_TRIES {
+            match storage::persist(&self.db, writes).await {
+                Ok(()) => return,
+                Err(e) => last = Some(e),
+            }
+        }
+        if let Some(e) = last {
+            log::error(&format!("{e}"));
+        }
+    }
+
+    /// Sends one request to the configured server. `None` when no server is
+    /// configured (the engine then hears 401: there is no usable token).
+    async fn send(
+        &self,
+        request: &worktime_core::output::Request,
+    ) -> Option<Result<http::HttpResponse, HttpError>> {
+        let settings = self.settings.borrow().clone()?;
+        let req = HttpRequest {
+            method: request.method.as_str().to_owned(),
+            path: request.path.clone(),
+            body: request.body.clone(),
+        };
+        Some(http::send(&settings.server_url, &settings.token, &req).await)
+    }
+
+    async fn wake_at(self: &Rc<Self>, at: UnixMillis) {
+        let delay = at.0.saturating_sub(clock::now().0).max(0);
+        if delay < NEAR_WAKE_MS {
+            let shell = Rc::clone(self);
+            let timer = Timeout::new(delay as u32, move || {
+                wasm_bindgen_futures::spawn_local(async move {
+                    shell.input(|now| Input::TimerDue { now }).await;
+                });
+            });
+            *self.wake_timer.borrow_mut() = Some(timer);
+            self.host.clear_alarm(WAKE_ALARM).await;
+        } else {
+            self.wake_timer.borrow_mut().take();
+            self.host.set_alarm(WAKE_ALARM, at.0).await;
+        }
+    }
+
+    /// The popup's view now.
+    pub fn popup_view(&self, now: UnixMillis) -> PopupView {
+        let view = self.engine.borrow().view(now);
+        self.popup_view_of(&view, now)
+    }
+
+    fn popup_view_of(&self, view: &worktime_core::status::SyncView, now: UnixMillis) -> PopupView {
+        view::popup_view(
+            view,
+            self.settings.borrow().is_some(),
+            self.quarantined.get(),
+            now,
+        )
+    }
+
+    /// Takes the engine's answer to the last Sync-now command.
+    pub fn take_sync_now_reply(&self) -> Option<SyncNowReply> {
+        self.sync_now_reply.borrow_mut().take()
+    }
+
+    /// The saved settings.
+    pub fn settings(&self) -> Option<Settings> {
+        self.settings.borrow().clone()
+    }
+
+    /// Stores new settings and tells the engine a token is set.
+    pub async fn save_settings(self: &Rc<Self>, settings: Settings) -> Result<(), StorageError> {
+        storage::save_settings(&self.db, &settings).await?;
+        *self.settings.borrow_mut() = Some(settings);
+        self.input(|now| Input::Command {
+            now,
+            command: worktime_core::Command::TokenSet,
+        })
+        .await;
+        Ok(())
+    }
+
+    /// The settings to use for a test, or why there are none.
+    pub fn require_settings(&self) -> Result<Settings, SettingsError> {
+        self.settings().ok_or(SettingsError::NotConfigured)
+    }
+}
+
+/// The engine's view of how a request ended.
+fn outcome_of(
+    result: Option<Result<http::HttpResponse, HttpError>>,
+    now: UnixMillis,
+) -> HttpOutcome {
+    match result {
+        None => HttpOutcome::Unauthorized { status: 401 },
+        Some(Ok(resp)) => {
+            HttpOutcome::from_response(resp.status, resp.retry_after.as_deref(), resp.body, now)
+        }
+        Some(Err(HttpError::Timeout(_))) => HttpOutcome::Timeout,
+        Some(Err(e)) => HttpOutcome::NetworkError {
+            message: e.to_string(),
+        },
+    }
+}

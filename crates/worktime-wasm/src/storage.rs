@@ -1,0 +1,166 @@
+//! The engine's storage on top of [`crate::db`]: turns a `Persist` batch into
+//! one IndexedDB transaction, loads everything back at start, and sets aside
+//! any record that no longer decodes instead of failing on it.
+
+use crate::db::{Db, RawWrite, stores};
+use crate::error::StorageError;
+use crate::settings::Settings;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsValue;
+use worktime_core::store::{Record, StoreName, StoredState, SyncMeta, Write};
+use worktime_protocol::UnixMillis;
+
+/// The settings record's key in [`stores::SETTINGS`].
+const SETTINGS_KEY: &str = "server";
+
+/// Converts a value to a plain JS object (numbers, strings, arrays, objects:
+/// what IndexedDB's structured clone keeps exactly).
+pub fn to_js<T: Serialize>(value: &T, store: &str) -> Result<JsValue, StorageError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| StorageError::Encode {
+            store: store.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+/// Converts one engine write into a raw IndexedDB write.
+pub fn raw_write(write: &Write) -> Result<RawWrite, StorageError> {
+    Ok(match write {
+        Write::Put { record } => {
+            let store = record.store().as_str();
+            let value = match record {
+                Record::Sessions(r) => to_js(r, store)?,
+                Record::Queue(r) => to_js(r, store)?,
+                Record::Failed(r) => to_js(r, store)?,
+                Record::Meta(r) => to_js(r, store)?,
+            };
+            RawWrite {
+                store: store.to_owned(),
+                key: record.key(),
+                value: Some(value),
+            }
+        }
+        Write::Delete { store, key } => RawWrite {
+            store: store.as_str().to_owned(),
+            key: key.clone(),
+            value: None,
+        },
+    })
+}
+
+/// Applies one `Persist` batch as one transaction: all or nothing.
+pub async fn persist(db: &Db, writes: &[Write]) -> Result<(), StorageError> {
+    let raw = writes
+        .iter()
+        .map(raw_write)
+        .collect::<Result<Vec<_>, _>>()?;
+    db.write(&raw).await
+}
+
+/// A record that could not be decoded and was moved to quarantine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    /// The store it was in.
+    pub store: String,
+    /// Its key.
+    pub key: String,
+    /// Why it did not decode.
+    pub reason: String,
+}
+
+/// Everything the engine stored, decoded, plus what had to be set aside.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The state for `Input::Started`.
+    pub stored: StoredState,
+    /// Records set aside during this load.
+    pub quarantined: Vec<Quarantined>,
+}
+
+/// Loads every engine store. A record that fails to decode is moved to the
+/// quarantine store (with the reason) and left out; it never stops the load.
+pub async fn load(db: &Db, now: UnixMillis) -> Result<Loaded, StorageError> {
+    let mut loaded = Loaded::default();
+    loaded.stored.sessions =
+        load_store(db, StoreName::Sessions, now, &mut loaded.quarantined).await?;
+    loaded.stored.queue = load_store(db, StoreName::Queue, now, &mut loaded.quarantined).await?;
+    loaded.stored.failed = load_store(db, StoreName::Failed, now, &mut loaded.quarantined).await?;
+    let metas: Vec<(String, SyncMeta)> =
+        load_keyed(db, StoreName::Meta, now, &mut loaded.quarantined).await?;
+    loaded.stored.meta = metas
+        .into_iter()
+        .find(|(key, _)| key == SyncMeta::KEY)
+        .map(|(_, meta)| meta);
+    Ok(loaded)
+}
+
+async fn load_store<T: DeserializeOwned>(
+    db: &Db,
+    store: StoreName,
+    now: UnixMillis,
+    quarantined: &mut Vec<Quarantined>,
+) -> Result<Vec<T>, StorageError> {
+    Ok(load_keyed(db, store, now, quarantined)
+        .await?
+        .into_iter()
+        .map(|(_, value)| value)
+        .collect())
+}
+
+async fn load_keyed<T: DeserializeOwned>(
+    db: &Db,
+    store: StoreName,
+    now: UnixMillis,
+    quarantined: &mut Vec<Quarantined>,
+) -> Result<Vec<(String, T)>, StorageError> {
+    let name = store.as_str();
+    let mut out = Vec::new();
+    for (key, raw) in db.read_all(name).await? {
+        match serde_wasm_bindgen::from_value::<T>(raw.clone()) {
+            Ok(value) => out.push((key, value)),
+            Err(e) => {
+                let reason = e.to_string();
+                db.quarantine(name, &key, &raw, &reason, now.0).await?;
+                quarantined.push(Quarantined {
+                    store: name.to_owned(),
+                    key,
+                    reason,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// How many records sit in quarantine (shown in the popup).
+pub async fn quarantine_count(db: &Db) -> Result<u32, StorageError> {
+    db.count(stores::QUARANTINE).await
+}
+
+/// The saved settings, if any. A settings record that does not decode is
+/// quarantined and treated as absent (the user re-enters it).
+pub async fn load_settings(db: &Db, now: UnixMillis) -> Result<Option<Settings>, StorageError> {
+    let Some(raw) = db.get(stores::SETTINGS, SETTINGS_KEY).await? else {
+        return Ok(None);
+    };
+    match serde_wasm_bindgen::from_value::<Settings>(raw.clone()) {
+        Ok(settings) => Ok(Some(settings)),
+        Err(e) => {
+            db.quarantine(stores::SETTINGS, SETTINGS_KEY, &raw, &e.to_string(), now.0)
+                .await?;
+            Ok(None)
+        }
+    }
+}
+
+/// Saves the settings (one transaction).
+pub async fn save_settings(db: &Db, settings: &Settings) -> Result<(), StorageError> {
+    db.write(&[RawWrite {
+        store: stores::SETTINGS.to_owned(),
+        key: SETTINGS_KEY.to_owned(),
+        value: Some(to_js(settings, stores::SETTINGS)?),
+    }])
+    .await
+}

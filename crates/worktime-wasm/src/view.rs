@@ -1,0 +1,202 @@
+//! What the popup and the toolbar badge show, derived from the engine's
+//! [`SyncView`]: the status line's words, the badge, and whether "Sync now"
+//! may be pressed and why not. Presentation only; every decision it reflects
+//! was made by the engine.
+
+use serde::Serialize;
+use worktime_core::status::{Status, SyncView};
+use worktime_protocol::UnixMillis;
+
+/// The popup's one status line: what kind, and its exact words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusLine {
+    /// `synced`, `syncing`, `pending`, `offline`, `signed_out` or `failed`
+    /// (the popup colours by it).
+    pub kind: &'static str,
+    /// `Synced`, `Syncing…`, `N pending`, `Offline`, `Signed out`, `N failed`.
+    pub line: String,
+}
+
+/// The status line for `view`. Signed out outranks everything (nothing can
+/// move until the user acts), then a running sync, then offline, then failed
+/// items (they need the user), then pending ones.
+pub fn status_line(view: &SyncView) -> StatusLine {
+    let (kind, line) = if view.status == Status::SignedOut || !view.signed_in {
+        ("signed_out", "Signed out".to_owned())
+    } else if view.status == Status::Syncing {
+        ("syncing", "Syncing…".to_owned())
+    } else if view.status == Status::Offline {
+        ("offline", "Offline".to_owned())
+    } else if !view.failed.is_empty() {
+        ("failed", format!("{} failed", view.failed.len()))
+    } else if view.pending > 0 {
+        ("pending", format!("{} pending", view.pending))
+    } else {
+        ("synced", "Synced".to_owned())
+    };
+    StatusLine { kind, line }
+}
+
+/// The toolbar badge: text and background colour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Badge {
+    /// `!`, the pending count, or empty.
+    pub text: String,
+    /// CSS colour.
+    pub color: &'static str,
+}
+
+/// `!` (red) when something failed or the user is signed out, else the
+/// pending count (blue), else nothing.
+pub fn badge(view: &SyncView) -> Badge {
+    if !view.failed.is_empty() || view.status == Status::SignedOut || !view.signed_in {
+        Badge {
+            text: "!".into(),
+            color: "#cf222e",
+        }
+    } else if view.pending > 0 {
+        Badge {
+            text: if view.pending > 999 {
+                "999+".into()
+            } else {
+                view.pending.to_string()
+            },
+            color: "#0969da",
+        }
+    } else {
+        Badge {
+            text: String::new(),
+            color: "#0969da",
+        }
+    }
+}
+
+/// Whether the "Sync now" button is enabled, and if not, why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncNowGate {
+    /// The button may be pressed (the popup also waits out `ready_at`).
+    pub allowed: bool,
+    /// Why not, in plain words.
+    pub reason: Option<String>,
+    /// The end of the cooldown, for the popup's countdown.
+    pub ready_at: Option<i64>,
+}
+
+/// The Sync-now gate for `view` at `now`, given whether a server is configured.
+pub fn sync_now_gate(view: &SyncView, configured: bool, now: UnixMillis) -> SyncNowGate {
+    let refuse = |reason: &str| SyncNowGate {
+        allowed: false,
+        reason: Some(reason.to_owned()),
+        ready_at: None,
+    };
+    if !configured {
+        return refuse("Set the server and token in Options first");
+    }
+    if view.status == Status::SignedOut || !view.signed_in {
+        return refuse("Signed out: enter a new API token in Options");
+    }
+    if view.status == Status::Syncing {
+        return refuse("A sync is running");
+    }
+    match view.sync_now_cooldown_until {
+        Some(until) if until > now => SyncNowGate {
+            allowed: true,
+            reason: Some("Just synced; wait a moment".to_owned()),
+            ready_at: Some(until.0),
+        },
+        _ => SyncNowGate {
+            allowed: true,
+            reason: None,
+            ready_at: None,
+        },
+    }
+}
+
+/// One failed item as the popup lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailedRow {
+    /// The session's id (for Retry/Discard).
+    pub id: String,
+    /// `owner/repo#n`.
+    pub pr: String,
+    /// The server's reason.
+    pub error: String,
+    /// How many times it was sent.
+    pub attempts: u32,
+}
+
+/// The review being timed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CurrentRow {
+    /// `owner/repo#n`.
+    pub pr: String,
+    /// Active seconds as of `now`.
+    pub active_seconds: u32,
+    /// When the popup's own ticking starts from (`now`) while time runs.
+    pub counting_since: Option<i64>,
+}
+
+/// Everything the popup renders (`popup.js` reads these fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PopupView {
+    /// The worker's clock when this was made.
+    pub now: i64,
+    /// Whether a server URL and token are saved.
+    pub configured: bool,
+    /// The status line.
+    pub status: StatusLine,
+    /// The review being timed.
+    pub current: Option<CurrentRow>,
+    /// Today's total, in seconds, as of `now`.
+    pub today_seconds: u64,
+    /// When the server last answered with success.
+    pub last_synced_at: Option<i64>,
+    /// When the next automatic retry is due.
+    pub next_retry_at: Option<i64>,
+    /// The last error, in plain words.
+    pub last_error: Option<String>,
+    /// The Sync-now button.
+    pub sync_now: SyncNowGate,
+    /// The failed list.
+    pub failed: Vec<FailedRow>,
+    /// Failed items dropped because the list was full.
+    pub failed_dropped: u64,
+    /// Stored records set aside because they could not be read.
+    pub quarantined: u32,
+}
+
+/// Builds the popup's view.
+pub fn popup_view(
+    view: &SyncView,
+    configured: bool,
+    quarantined: u32,
+    now: UnixMillis,
+) -> PopupView {
+    PopupView {
+        now: now.0,
+        configured,
+        status: status_line(view),
+        current: view.current.as_ref().map(|c| CurrentRow {
+            pr: c.pr.to_string(),
+            active_seconds: c.active_seconds,
+            counting_since: c.running.then_some(view.at.0),
+        }),
+        today_seconds: view.today_seconds,
+        last_synced_at: view.last_successful.map(|t| t.0),
+        next_retry_at: view.next_retry.map(|t| t.0),
+        last_error: view.last_error.clone(),
+        sync_now: sync_now_gate(view, configured, now),
+        failed: view
+            .failed
+            .iter()
+            .map(|f| FailedRow {
+                id: f.local_id.to_string(),
+                pr: f.pr.to_string(),
+                error: f.reason.clone(),
+                attempts: f.attempts,
+            })
+            .collect(),
+        failed_dropped: view.evictions,
+        quarantined,
+    }
+}

@@ -1,0 +1,207 @@
+//! The shell's storage in a real service worker's IndexedDB: the schema
+//! upgrade keeps data, a write batch is all-or-nothing, and a record that no
+//! longer decodes is set aside instead of breaking the start.
+#![cfg(target_arch = "wasm32")]
+// `allow-unwrap-in-tests` does not see `#[wasm_bindgen_test]` functions.
+#![allow(clippy::unwrap_used)]
+
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::*;
+use worktime_core::store::{Record, StoreName, SyncMeta, Write};
+use worktime_protocol::UnixMillis;
+use worktime_wasm::db::{CURRENT_VERSION, Db, RawWrite, stores};
+use worktime_wasm::storage;
+
+wasm_bindgen_test_configure!(run_in_service_worker);
+
+/// A database name no other test uses, so tests cannot see each other's data.
+fn fresh_name(test: &str) -> String {
+    format!("wt-test-{test}-{}", js_sys::Math::random())
+}
+
+fn put(store: &str, key: &str, value: JsValue) -> RawWrite {
+    RawWrite {
+        store: store.into(),
+        key: key.into(),
+        value: Some(value),
+    }
+}
+
+fn obj(json: &str) -> JsValue {
+    js_sys::JSON::parse(json).unwrap()
+}
+
+fn meta_with_error(text: &str) -> SyncMeta {
+    SyncMeta {
+        last_error: Some(text.into()),
+        last_successful: Some(UnixMillis(1_795_300_000_000)),
+        counter: 7,
+        ..SyncMeta::default()
+    }
+}
+
+#[wasm_bindgen_test]
+async fn data_written_at_version_1_is_intact_after_opening_at_the_current_version() {
+    let name = fresh_name("upgrade");
+    let v1 = Db::open_at(&name, 1).await.unwrap();
+    assert_eq!(v1.version().unwrap(), 1);
+    assert!(!v1.store_names().contains(&stores::QUARANTINE.to_string()));
+    let meta = meta_with_error("boom");
+    storage::persist(
+        &v1,
+        &[Write::Put {
+            record: Record::Meta(meta.clone()),
+        }],
+    )
+    .await
+    .unwrap();
+    v1.write(&[put(
+        stores::SETTINGS,
+        "server",
+        obj(r#"{"server_url":"https://wt.example","token":"t0k"}"#),
+    )])
+    .await
+    .unwrap();
+    v1.close();
+
+    let v2 = Db::open(&name).await.unwrap();
+    assert_eq!(v2.version().unwrap(), CURRENT_VERSION);
+    const { assert!(CURRENT_VERSION >= 2) };
+    assert!(v2.store_names().contains(&stores::QUARANTINE.to_string()));
+    let loaded = storage::load(&v2, UnixMillis(0)).await.unwrap();
+    assert_eq!(loaded.stored.meta, Some(meta));
+    assert!(loaded.quarantined.is_empty());
+    let settings = storage::load_settings(&v2, UnixMillis(0))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(settings.server_url, "https://wt.example");
+    assert_eq!(settings.token, "t0k");
+    v2.close();
+    Db::delete(&name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn every_engine_store_exists_in_the_current_schema() {
+    let name = fresh_name("stores");
+    let db = Db::open(&name).await.unwrap();
+    let names = db.store_names();
+    for store in StoreName::ALL {
+        assert!(
+            names.contains(&store.as_str().to_string()),
+            "{store:?} missing"
+        );
+    }
+    db.close();
+    Db::delete(&name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_batch_that_fails_part_way_writes_nothing() {
+    let name = fresh_name("atomic");
+    let db = Db::open(&name).await.unwrap();
+    db.write(&[put(stores::META, "keep", obj(r#"{"v":1}"#))])
+        .await
+        .unwrap();
+
+    // A function cannot be stored (structured clone refuses it): the third
+    // write throws after two have been issued.
+    let uncloneable: JsValue = js_sys::Function::new_no_args("return 1").into();
+    let err = db
+        .write(&[
+            put(stores::META, "keep", obj(r#"{"v":2}"#)),
+            put(stores::QUEUE, "new", obj(r#"{"v":3}"#)),
+            put(stores::QUEUE, "bad", uncloneable),
+        ])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, worktime_wasm::error::StorageError::Write(_)),
+        "{err:?}"
+    );
+
+    let keep = db.get(stores::META, "keep").await.unwrap().unwrap();
+    assert_eq!(js_sys::JSON::stringify(&keep).unwrap(), r#"{"v":1}"#);
+    assert_eq!(db.get(stores::QUEUE, "new").await.unwrap(), None);
+    assert_eq!(db.count(stores::QUEUE).await.unwrap(), 0);
+
+    // And a good batch afterwards lands whole, deletes included.
+    db.write(&[
+        put(stores::QUEUE, "a", obj("1")),
+        put(stores::QUEUE, "b", obj("2")),
+        RawWrite {
+            store: stores::META.into(),
+            key: "keep".into(),
+            value: None,
+        },
+    ])
+    .await
+    .unwrap();
+    assert_eq!(db.count(stores::QUEUE).await.unwrap(), 2);
+    assert_eq!(db.get(stores::META, "keep").await.unwrap(), None);
+    db.close();
+    Db::delete(&name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_record_that_does_not_decode_is_set_aside_and_the_rest_loads() {
+    let name = fresh_name("corrupt");
+    let db = Db::open(&name).await.unwrap();
+    let meta = meta_with_error("fine");
+    storage::persist(
+        &db,
+        &[Write::Put {
+            record: Record::Meta(meta.clone()),
+        }],
+    )
+    .await
+    .unwrap();
+    db.write(&[
+        put(
+            stores::QUEUE,
+            "garbage",
+            obj(r#"{"session":"not a session","priority":42}"#),
+        ),
+        put(
+            stores::FAILED,
+            "also-bad",
+            JsValue::from_str("just a string"),
+        ),
+    ])
+    .await
+    .unwrap();
+
+    let loaded = storage::load(&db, UnixMillis(5)).await.unwrap();
+    assert_eq!(loaded.stored.meta, Some(meta));
+    assert!(loaded.stored.queue.is_empty());
+    assert!(loaded.stored.failed.is_empty());
+    let mut set_aside: Vec<_> = loaded
+        .quarantined
+        .iter()
+        .map(|q| (q.store.as_str(), q.key.as_str()))
+        .collect();
+    set_aside.sort();
+    assert_eq!(set_aside, [("failed", "also-bad"), ("queue", "garbage")]);
+
+    // Moved, not lost: out of the engine's stores, into quarantine with the reason.
+    assert_eq!(db.count(stores::QUEUE).await.unwrap(), 0);
+    assert_eq!(storage::quarantine_count(&db).await.unwrap(), 2);
+    let entry = db
+        .get(stores::QUARANTINE, "queue/garbage")
+        .await
+        .unwrap()
+        .unwrap();
+    let reason = js_sys::Reflect::get(&entry, &"reason".into()).unwrap();
+    assert!(!reason.as_string().unwrap().is_empty());
+    let value = js_sys::Reflect::get(&entry, &"value".into()).unwrap();
+    assert_eq!(
+        js_sys::JSON::stringify(&value).unwrap(),
+        r#"{"session":"not a session","priority":42}"#
+    );
+
+    // A second start finds nothing more to set aside.
+    let again = storage::load(&db, UnixMillis(6)).await.unwrap();
+    assert!(again.quarantined.is_empty());
+    db.close();
+    Db::delete(&name).await.unwrap();
+}

@@ -1,0 +1,90 @@
+// The issue's "Done when", end to end with real parts: the built extension
+// in Debian's Chromium, a local HTTPS github.com, and the real worktime-server
+// with a SQLite file. Configure through the options page, open a pull
+// request, stay, close it: the server has the ended session with the right
+// PR and active seconds, and the popup says "Synced".
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startGithub } from './support/github.js';
+import { startServer } from './support/server.js';
+import { launchExtension, askWorker } from './support/browser.js';
+import { waitFor } from './support/wait.js';
+import { ROOT } from './support/paths.js';
+
+const ARTIFACTS = path.join(ROOT, 'target', 'e2e-artifacts');
+
+let github;
+let server;
+let ext;
+let token;
+
+before(async () => {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  github = await startGithub();
+  server = await startServer();
+  token = server.addUserWithToken('reviewer', 'e2e-chromium');
+  ext = await launchExtension({ githubPort: github.port });
+});
+
+after(async () => {
+  await ext?.close();
+  await server?.close();
+  await github?.close();
+});
+
+test('configure, review a pull request, close it: the server has the session and the popup says Synced', async () => {
+  const { context } = ext;
+
+  // Options page: labelled inputs, Save, Test connection.
+  const options = await context.newPage();
+  await options.goto(ext.url('options.html'));
+  await options.getByLabel('Server URL').fill(server.url);
+  await options.getByLabel('API token').fill(token);
+  await options.getByRole('button', { name: 'Save' }).click();
+  await waitFor('"Saved." on the options page', async () =>
+    (await options.locator('#result').textContent()) === 'Saved.');
+  await options.getByRole('button', { name: 'Test connection' }).click();
+  await waitFor('the connection test to name the user', async () =>
+    (await options.locator('#result').textContent()).includes('Connected as reviewer on device "e2e-chromium"'));
+  await options.screenshot({ path: path.join(ARTIFACTS, 'options.png') });
+  // The token never comes back to the page.
+  const settings = await askWorker(options, { type: 'get-settings' });
+  assert.deepEqual(settings, { ok: true, reply: { serverUrl: server.url, hasToken: true } });
+
+  // Review: open the PR, stay until at least 3 active seconds are counted.
+  const pr = await context.newPage();
+  await pr.goto('https://github.com/octo/hello-world/pull/7');
+  const openedAt = Date.now();
+  await waitFor('the popup view to time octo/hello-world#7', async () => {
+    const answer = await askWorker(options, { type: 'get-status' });
+    const current = answer.ok && answer.reply.view.current;
+    return current && current.pr === 'octo/hello-world#7' && current.counting_since != null;
+  });
+  await waitFor('3 s on the PR page', () => Date.now() - openedAt >= 3200, { timeoutMs: 10000 });
+  const closedAt = Date.now();
+  await pr.close({ runBeforeUnload: false });
+  const stayed = (closedAt - openedAt) / 1000;
+
+  // The ended session reaches the real server.
+  const session = await waitFor('the ended session on the server', async () => {
+    const page = await server.get('/api/v1/sessions?state=ended', token);
+    return page.sessions.find((s) => s.repo_owner === 'octo' && s.repo_name === 'hello-world' && s.pr_number === 7);
+  }, { timeoutMs: 20000 });
+  assert.equal(session.state, 'ended');
+  assert.ok(session.ended_at, 'ended_at is set');
+  assert.ok(
+    session.active_seconds >= Math.floor(stayed) - 1 && session.active_seconds <= Math.ceil(stayed) + 1,
+    `active_seconds ${session.active_seconds} should be about the ${stayed.toFixed(1)} s the page was open`,
+  );
+
+  // The popup shows Synced.
+  const popup = await context.newPage();
+  await popup.setViewportSize({ width: 340, height: 420 });
+  await popup.goto(ext.url('popup.html'));
+  await waitFor('the popup to say Synced', async () => (await popup.locator('#status').textContent()) === 'Synced');
+  await popup.screenshot({ path: path.join(ARTIFACTS, 'popup.png') });
+
+  assert.deepEqual(ext.consoleErrors, [], 'no errors in the service worker console');
+});

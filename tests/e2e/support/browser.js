@@ -1,0 +1,72 @@
+// browser.js — Debian's Chromium with the built extension (dist/) loaded,
+// github.com mapped to the local HTTPS stand-in, driven by playwright-core.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CHROMIUM, DIST } from './paths.js';
+import { waitFor } from './wait.js';
+
+/**
+ * Launches Chromium with dist/ and `githubPort` serving github.com. Returns
+ * `{ context, worker, extensionId, url(page), consoleErrors, close() }`;
+ * `consoleErrors` collects errors logged by the service worker.
+ */
+export async function launchExtension({ githubPort }) {
+  if (!fs.existsSync(path.join(DIST, 'manifest.json'))) {
+    throw new Error(`${DIST} has no manifest.json: run ./build.sh build first`);
+  }
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'wt-chromium-'));
+  const args = [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    `--disable-extensions-except=${DIST}`,
+    `--load-extension=${DIST}`,
+    '--ignore-certificate-errors',
+  ];
+  if (githubPort) args.push(`--host-resolver-rules=MAP github.com 127.0.0.1:${githubPort}`);
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args,
+  });
+  const worker =
+    context.serviceWorkers().find((w) => w.url().endsWith('/background.js')) ||
+    (await context.waitForEvent('serviceworker', { timeout: 15000 }));
+  const extensionId = new URL(worker.url()).host;
+  const consoleErrors = [];
+  worker.on('console', (msg) => {
+    if (msg.type() === 'error') consoleErrors.push(msg.text());
+  });
+  // The worker has started the wasm once this resolves.
+  await waitFor('the extension to answer', () =>
+    worker.evaluate(async () => {
+      const ids = (await chrome.tabs.query({})).length >= 0;
+      return ids;
+    }),
+  );
+  return {
+    context,
+    worker,
+    extensionId,
+    consoleErrors,
+    /** chrome-extension://<id>/<page> */
+    url: (page) => `chrome-extension://${extensionId}/${page}`,
+    async close() {
+      await context.close();
+      fs.rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Sends a message to the worker from an extension page (as the popup does)
+ * and returns the answer.
+ */
+export async function askWorker(page, message) {
+  return page.evaluate((m) => chrome.runtime.sendMessage(m), message);
+}
