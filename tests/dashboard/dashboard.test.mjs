@@ -9,6 +9,7 @@ import { mkdir, writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ROOT, startServer, addUser, createToken, api, putSession, putBatch, session } from './support/server.mjs';
 import { launchBrowser, openPage, problems, signIn } from './support/browser.mjs';
+import { startTcpProxy } from './support/tcp-proxy.mjs';
 
 const ARTIFACTS = join(ROOT, 'target', 'dashboard');
 
@@ -314,22 +315,41 @@ test('exports the filtered sessions as CSV and JSON, equal to the API’s', asyn
 });
 
 test('reconnects by itself after losing the stream and catches up on what it missed', async () => {
-  const { ext: token } = await signedIn('ann');
-  const sinceRequests = [];
-  page.on('request', (r) => {
-    if (r.url().includes('/api/v1/sessions') && r.url().includes('since=')) sinceRequests.push(r.url());
-  });
-  await context.setOffline(true);
-  await page.locator('#conn:not([data-state="live"])').waitFor({ timeout: 10_000 });
-  await assertText('#conn-text', /retrying in \d+ s/);
-  const missed = session({ pr: 77, startedAgoS: 30, durationS: 20 });
-  await putSession(server, token, missed);
-  await page.waitForTimeout(300); // offline for real: nothing can arrive now
-  assert.equal(await row(missed.local_id).count(), 0);
-  await context.setOffline(false);
-  await page.locator('#conn[data-state="live"]').waitFor({ timeout: 10_000 });
-  await row(missed.local_id).waitFor({ timeout: 5000 });
-  assert.ok(sinceRequests.length >= 1, 'catch-up asked for sessions since the drop');
+  // The page talks to the server through a proxy that can cut the link.
+  const proxy = await startTcpProxy(server.url);
+  try {
+    await addUser(server, 'ann');
+    const pageToken = await createToken(server, 'ann', 'laptop');
+    const token = await createToken(server, 'ann', 'chrome extension');
+    await signIn(page, proxy.url, pageToken);
+    const sinceRequests = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/api/v1/sessions') && r.url().includes('since=')) sinceRequests.push(r.url());
+    });
+
+    proxy.cut();
+    await page.locator('#conn[data-state="waiting"]').waitFor({ timeout: 5000 });
+    await assertText('#conn-text', /Disconnected · retrying in \d+ s/);
+    const missed = session({ pr: 77, startedAgoS: 30, durationS: 20 });
+    await putSession(server, token, missed);
+    await page.waitForTimeout(300); // the link is down: nothing may arrive now
+    assert.equal(await row(missed.local_id).count(), 0);
+
+    const cutAt = Date.now();
+    proxy.restore();
+    await page.locator('#conn[data-state="live"]').waitFor({ timeout: 10_000 });
+    await row(missed.local_id).waitFor({ timeout: 2000 });
+    console.log(`# reconnect + catch-up after the link came back: ${Date.now() - cutAt} ms`);
+    assert.equal(sinceRequests.length, 1, 'one catch-up request with since=');
+
+    // And the stream is live again: a new upsert arrives without another catch-up.
+    const after = session({ pr: 78, startedAgoS: 10, durationS: 5 });
+    await putSession(server, token, after);
+    await row(after.local_id).waitFor({ timeout: 1000 });
+    assert.equal(sinceRequests.length, 1);
+  } finally {
+    await proxy.close();
+  }
 });
 
 test('the main view, populated, looks right (screenshot artifact)', async () => {

@@ -7,7 +7,7 @@ import { byId, h, replaceChildren } from './dom.js';
 import { DevicesView, confirmAction } from './devices-view.js';
 import { download, toCsv, toJson } from './export.js';
 import { FilterError, apiQuery, chartDays, matches, parseFilters, tzOffsetMinutes } from './filters.js';
-import { dayKey, dayLongLabel, dayKeyToDate, startOfDay } from './format.js';
+import { dayKey, dayKeyToDate, rangeLabel, startOfDay } from './format.js';
 import { LiveFeed } from './live.js';
 import { SessionsView } from './sessions-view.js';
 import { TotalsView, fillDays } from './totals-view.js';
@@ -38,14 +38,14 @@ let devicesView;
 
 // ------------------------------------------------------------------ views ---
 
-function showSignin(message = '') {
+function showSignin(message = '', { invalid = false } = {}) {
   byId('dashboard-view').hidden = true;
   byId('account').hidden = true;
   byId('signin-view').hidden = false;
   replaceChildren(byId('signin-error'), message);
   const input = byId('token');
   input.value = '';
-  input.setAttribute('aria-invalid', message ? 'true' : 'false');
+  input.setAttribute('aria-invalid', invalid ? 'true' : 'false');
   document.title = 'Sign in · WorkTime Sync';
   input.focus();
 }
@@ -127,7 +127,7 @@ async function signIn(token, { remembered }) {
       forgetToken();
       showSignin(remembered
         ? 'Your token is no longer valid: it was revoked or signed out. Sign in with a new one.'
-        : 'That token is not valid, or it was revoked. Check it and try again.');
+        : 'That token is not valid, or it was revoked. Check it and try again.', { invalid: !remembered });
     } else if (e instanceof ApiError) {
       showSignin(`Could not sign in: ${e.message}`);
     } else {
@@ -145,6 +145,7 @@ function signOutLocally(message) {
   state.token = null;
   state.me = null;
   state.generation++;
+  state.repos.clear();
   clearTimeout(state.totalsTimer);
   state.totalsTimer = null;
   forgetToken();
@@ -223,7 +224,7 @@ async function loadTotals(gen = state.generation) {
       range: f,
       repos: repos.rows,
       prs: prs.rows,
-      caption: `${dayLongLabel(keys[0])} – ${dayLongLabel(keys[keys.length - 1])}`,
+      caption: rangeLabel(keys[0], keys[keys.length - 1]),
     });
   } catch (e) {
     if (gen === state.generation) failed(e);
@@ -368,7 +369,7 @@ function wire() {
     ev.preventDefault();
     const token = byId('token').value.trim();
     if (!token) {
-      showSignin('Paste your API token first.');
+      showSignin('Paste your API token first.', { invalid: true });
       return;
     }
     signIn(token, { remembered: false });

@@ -20,7 +20,7 @@ export function niceStep(max) {
 export function drawDays(container, days, todayKey) {
   const width = Math.max(280, Math.floor(container.clientWidth || 640));
   const height = 220;
-  const pad = { top: 12, right: 8, bottom: 40, left: 44 };
+  const pad = { top: 12, right: 20, bottom: 40, left: 44 };
   const plotW = width - pad.left - pad.right;
   const plotH = height - pad.top - pad.bottom;
   const max = Math.max(0, ...days.map((d) => d.seconds));

@@ -55,7 +55,7 @@ export class DevicesView {
       h('th', { scope: 'row', class: 'device-label' },
         h('span', { class: 'label-text' }, d.label),
         d.current ? h('span', { class: 'badge badge-info' }, 'this dashboard') : null),
-      h('td', {}, h('time', { datetime: d.created_at, title: whenFull(d.created_at) }, when(d.created_at))),
+      h('td', { class: 'col-created' }, h('time', { datetime: d.created_at, title: whenFull(d.created_at) }, when(d.created_at))),
       h('td', {}, d.last_seen_at ? h('time', { datetime: d.last_seen_at, title: whenFull(d.last_seen_at) }, when(d.last_seen_at)) : h('span', { class: 'muted' }, 'never')),
       h('td', { class: 'actions' }, button));
   }

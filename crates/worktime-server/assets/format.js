@@ -65,6 +65,13 @@ export function dayLongLabel(key) {
   return dayLong.format(dayKeyToDate(key));
 }
 
+const rangeFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', year: 'numeric' });
+
+/** "Nov 8 – 21, 2026": two day keys as a compact range. */
+export function rangeLabel(firstKey, lastKey) {
+  return rangeFormat.formatRange(dayKeyToDate(firstKey), dayKeyToDate(lastKey));
+}
+
 /** The local calendar day of `date` as "YYYY-MM-DD". */
 export function dayKey(date) {
   const y = date.getFullYear();

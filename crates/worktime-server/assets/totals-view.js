@@ -104,6 +104,6 @@ function barList(name, rows, labelFor) {
     return h('tr', { 'data-key': r.key, 'data-seconds': String(r.seconds) },
       h('th', { scope: 'row' }, h('span', { class: 'bar-track' }, bar), h('span', { class: 'bar-label' }, labelFor(r.key))),
       h('td', { class: 'num' }, duration(r.seconds)),
-      h('td', { class: 'num' }, count(r.sessions)));
+      h('td', { class: 'num col-sessions' }, count(r.sessions)));
   }));
 }
