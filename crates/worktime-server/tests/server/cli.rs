@@ -1,0 +1,253 @@
+//! The binary as an operator runs it: `user`, `token` and `serve` as real
+//! processes on one database file, and what the server writes to its log.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_worktime-server");
+
+fn run(db: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .output()
+        .unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// A `serve` process; killed (by its pid) if a test fails before stopping it.
+struct Served {
+    child: Child,
+    base: String,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Served {
+    fn start(db: &Path, env: &[(&str, &str)]) -> Served {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+            .arg(db)
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Drain standard error all along, so a chatty log never blocks the server.
+        let mut err = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = err.read_to_string(&mut text);
+            text
+        });
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("serve prints its address");
+        let base = line
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Served {
+            child,
+            base,
+            stderr: Some(stderr),
+        }
+    }
+
+    /// Sends SIGTERM and waits for a clean exit; returns standard error.
+    fn stop(mut self) -> String {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "serve did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(status.success(), "serve exited with {status}");
+        self.stderr.take().unwrap().join().unwrap()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn create_token(db: &Path, user: &str, device: &str) -> String {
+    let out = run(db, &["token", "create", "--user", user, "--device", device]);
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    let last = text.lines().last().unwrap().to_owned();
+    assert!(last.starts_with("wt_") && !last.contains(' '), "{last:?}");
+    last
+}
+
+#[tokio::test]
+async fn cli_manages_users_and_tokens_beside_a_running_server() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("worktime.db");
+    let out = run(&db, &["user", "add", "alice"]);
+    assert!(out.status.success());
+    assert_eq!(stdout(&out), "added user alice\n");
+    assert!(
+        run(&db, &["user", "add", "root", "--admin"])
+            .status
+            .success()
+    );
+    // A taken name, a bad name and an unknown user fail with a message and status 1.
+    let dup = run(&db, &["user", "add", "alice"]);
+    assert_eq!(dup.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));
+    assert_eq!(
+        run(&db, &["user", "add", "bad name"]).status.code(),
+        Some(1)
+    );
+    let nobody = run(
+        &db,
+        &["token", "create", "--user", "nobody", "--device", "x"],
+    );
+    assert_eq!(nobody.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("no user named"));
+    let users = stdout(&run(&db, &["user", "list"]));
+    assert_eq!(users, "alice\tuser\nroot\tadmin\n");
+
+    let server = Served::start(&db, &[]);
+    // Tokens made while the server runs work at once.
+    let token = create_token(&db, "alice", "laptop");
+    let client = reqwest::Client::new();
+    let me = |token: String| {
+        let client = client.clone();
+        let url = format!("{}/api/v1/me", server.base);
+        async move { client.get(url).bearer_auth(token).send().await.unwrap() }
+    };
+    let res = me(token.clone()).await;
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        (body["user"].as_str(), body["device"].as_str()),
+        (Some("alice"), Some("laptop"))
+    );
+    let listed = stdout(&run(&db, &["token", "list", "--user", "alice"]));
+    assert!(
+        listed.contains("laptop") && listed.contains("active"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&token), "token list never shows a token");
+    let id = body["device_id"].as_i64().unwrap().to_string();
+    let out = run(&db, &["token", "revoke", &id]);
+    assert!(out.status.success());
+    assert_eq!(me(token).await.status(), 401);
+    assert!(stdout(&run(&db, &["token", "list", "--user", "alice"])).contains("revoked"));
+    assert_eq!(run(&db, &["token", "revoke", &id]).status.code(), Some(1));
+    server.stop();
+}
+
+#[tokio::test]
+async fn no_token_appears_in_the_logs_even_at_trace_level() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("worktime.db");
+    assert!(run(&db, &["user", "add", "alice"]).status.success());
+    let token = create_token(&db, "alice", "laptop");
+    let other = create_token(&db, "alice", "desktop");
+    let server = Served::start(&db, &[("RUST_LOG", "trace")]);
+    let client = reqwest::Client::new();
+    let url = |p: &str| format!("{}{p}", server.base);
+    let now = worktime_server::clock::Clock::now(&worktime_server::clock::SystemClock);
+    let session = crate::harness::ended("logged", now);
+    let res = client
+        .put(url("/api/v1/sessions/logged"))
+        .bearer_auth(&token)
+        .json(&session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // A bad token, a token in the events query string, and a stream.
+    let wrong = format!("{token}x");
+    assert_eq!(
+        client
+            .get(url("/api/v1/me"))
+            .bearer_auth(&wrong)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let stream = client
+        .get(url(&format!("/api/v1/events?access_token={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    drop(stream);
+    let res = client
+        .get(url(&format!("/api/v1/events?access_token={wrong}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = client
+        .delete(url("/api/v1/devices"))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let log = server.stop();
+    assert!(
+        log.contains("/api/v1/sessions/logged"),
+        "requests are logged:\n{log}"
+    );
+    assert!(
+        log.contains("/api/v1/events"),
+        "requests are logged:\n{log}"
+    );
+    for secret in [token.as_str(), other.as_str(), &token[3..], &other[3..]] {
+        assert!(!log.contains(secret), "a token leaked into the log:\n{log}");
+    }
+    for hash in [
+        worktime_server::token::hash(&token),
+        worktime_server::token::hash(&other),
+    ] {
+        assert!(!log.contains(&hash), "a token hash leaked into the log");
+    }
+    assert!(
+        !log.contains("access_token"),
+        "a query string leaked into the log"
+    );
+    assert!(
+        !log.to_lowercase().contains("bearer wt_"),
+        "an Authorization header leaked"
+    );
+}

@@ -1,0 +1,144 @@
+//! `GET /api/v1/events`: live upserts, per-user visibility, the
+//! `access_token` query form, and streams ending at sign-out.
+
+use crate::harness::*;
+use futures_util::StreamExt;
+use serde_json::Value;
+use std::time::Duration;
+
+/// An open event stream, read as text.
+struct Stream {
+    body: futures_util::stream::BoxStream<'static, reqwest::Result<axum::body::Bytes>>,
+    text: String,
+}
+
+impl Stream {
+    async fn open(server: &TestServer, token: &str, in_query: bool) -> Stream {
+        let req = if in_query {
+            server
+                .client
+                .get(server.url(&format!("/api/v1/events?access_token={token}")))
+        } else {
+            server
+                .client
+                .get(server.url("/api/v1/events"))
+                .bearer_auth(token)
+        };
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-type"], "text/event-stream");
+        Stream {
+            body: res.bytes_stream().boxed(),
+            text: String::new(),
+        }
+    }
+
+    /// Reads until a `session` event arrives; returns its data.
+    async fn next_session(&mut self, secs: u64) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(start) = self.text.find("event: session\ndata: ") {
+                let rest = &self.text[start + "event: session\ndata: ".len()..];
+                if let Some(end) = rest.find("\n\n") {
+                    let json = serde_json::from_str(&rest[..end]).unwrap();
+                    self.text = rest[end + 2..].to_owned();
+                    return Some(json);
+                }
+            }
+            match tokio::time::timeout_at(deadline, self.body.next()).await {
+                Ok(Some(Ok(chunk))) => self.text.push_str(std::str::from_utf8(&chunk).unwrap()),
+                Ok(_) => return None,
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// True if the server ends the stream within `secs`.
+    async fn ends_within(&mut self, secs: u64) -> bool {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            match tokio::time::timeout_at(deadline, self.body.next()).await {
+                Ok(Some(Ok(_))) => continue,
+                Ok(_) => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_upsert_reaches_an_open_stream_as_a_session_event() {
+    let server = TestServer::start().await;
+    let token = server.token("alice", false, "laptop").await;
+    let mut stream = Stream::open(&server, &token, false).await;
+    let s = ended("live", server.now());
+    let stored: Value = server.put(&token, &s).await.json().await.unwrap();
+    let event = stream.next_session(5).await.expect("a session event");
+    assert_eq!(event, stored);
+    // A duplicate changes nothing, so it sends nothing; the next change does.
+    server.put(&token, &s).await;
+    server.batch(&token, &[ended("second", server.now())]).await;
+    let event = stream.next_session(5).await.expect("a second event");
+    assert_eq!(event["local_id"], "second");
+}
+
+#[tokio::test]
+async fn streams_show_own_sessions_and_admins_see_everyones() {
+    let server = TestServer::start().await;
+    let alice = server.token("alice", false, "a").await;
+    let bob = server.token("bob", false, "b").await;
+    let admin = server.token("root", true, "console").await;
+    // The query-parameter form, as a browser's EventSource would use it.
+    let mut alices = Stream::open(&server, &alice, true).await;
+    let mut admins = Stream::open(&server, &admin, true).await;
+    server.put(&bob, &ended("bobs", server.now())).await;
+    server.put(&alice, &ended("alices", server.now())).await;
+    assert_eq!(alices.next_session(5).await.unwrap()["local_id"], "alices");
+    let first = admins.next_session(5).await.unwrap();
+    let second = admins.next_session(5).await.unwrap();
+    assert_eq!(
+        (first["user"].as_str(), second["user"].as_str()),
+        (Some("bob"), Some("alice"))
+    );
+}
+
+#[tokio::test]
+async fn streams_refuse_missing_or_bad_tokens() {
+    let server = TestServer::start().await;
+    let res = server
+        .client
+        .get(server.url("/api/v1/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = server
+        .client
+        .get(server.url("/api/v1/events?access_token=wt_nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn sign_out_everywhere_ends_the_open_streams_of_that_user() {
+    let server = TestServer::start().await;
+    let laptop = server.token("alice", false, "laptop").await;
+    let desktop = server.token("alice", false, "desktop").await;
+    let bob = server.token("bob", false, "phone").await;
+    let mut laptops = Stream::open(&server, &laptop, true).await;
+    let mut bobs = Stream::open(&server, &bob, false).await;
+    let res = server
+        .client
+        .delete(server.url("/api/v1/devices"))
+        .bearer_auth(&desktop)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert!(laptops.ends_within(5).await, "alice's stream ended");
+    // Bob's stream is still open and still delivers.
+    server.put(&bob, &ended("still", server.now())).await;
+    assert_eq!(bobs.next_session(5).await.unwrap()["local_id"], "still");
+}

@@ -1,0 +1,237 @@
+//! Starts the real server on 127.0.0.1:0 with a temporary database and
+//! offers a few helpers to talk to it.
+
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use worktime_protocol::UnixMillis;
+use worktime_protocol::time::rfc3339;
+use worktime_server::clock::{Clock, SystemClock};
+use worktime_server::store::SqliteStore;
+use worktime_server::token::Token;
+use worktime_server::{AppState, ServerConfig};
+
+pub struct TestServer {
+    pub base: String,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    dir: Option<TempDir>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+/// Production settings without the rate limit (tests that need it turn it on).
+pub fn config() -> ServerConfig {
+    ServerConfig {
+        rate_limit: None,
+        ..ServerConfig::default()
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(TempDir::new().unwrap(), config(), Arc::new(SystemClock)).await
+    }
+
+    pub async fn start_with(dir: TempDir, config: ServerConfig, clock: Arc<dyn Clock>) -> Self {
+        let store = SqliteStore::open(&dir.path().join("worktime.db"), clock.now()).unwrap();
+        let state = AppState::new(Arc::new(store), clock, config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(worktime_server::serve(listener, state.clone(), async {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            base,
+            state,
+            client: reqwest::Client::new(),
+            dir: Some(dir),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the server gracefully and hands back its directory.
+    pub async fn stop(mut self) -> TempDir {
+        self.shutdown().await;
+        self.dir.take().unwrap()
+    }
+
+    async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .expect("server stops within 10 s")
+                .unwrap()
+                .unwrap();
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Adds a user (if new) and returns a fresh device token for them.
+    pub async fn token(&self, user: &str, admin: bool, device: &str) -> String {
+        let store = &self.state.store;
+        let now = self.state.clock.now();
+        let owner = match store.find_user(user).await.unwrap() {
+            Some(u) => u,
+            None => store.add_user(user, admin, now).await.unwrap(),
+        };
+        let token = Token::generate().unwrap();
+        store
+            .create_device(owner.id, device, &token.hash(), now)
+            .await
+            .unwrap();
+        token.reveal().to_owned()
+    }
+
+    pub fn now(&self) -> UnixMillis {
+        self.state.clock.now()
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn put(&self, token: &str, session: &Value) -> reqwest::Response {
+        let id = session["local_id"].as_str().unwrap_or("x").to_owned();
+        self.client
+            .put(self.url(&format!("/api/v1/sessions/{id}")))
+            .bearer_auth(token)
+            .json(session)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn batch(&self, token: &str, sessions: &[Value]) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/sessions/batch"))
+            .bearer_auth(token)
+            .json(&json!({ "sessions": sessions }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Every session the token can read, following cursors.
+    pub async fn all_sessions(&self, token: &str, query: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/api/v1/sessions?limit=500{query}");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let res = self.get(token, &path).await;
+            assert_eq!(res.status(), 200);
+            let page: Value = res.json().await.unwrap();
+            out.extend(page["sessions"].as_array().unwrap().iter().cloned());
+            match page["next"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return out,
+            }
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub fn ts(at: UnixMillis) -> String {
+    rfc3339::format(at).unwrap()
+}
+
+pub fn ago(now: UnixMillis, secs: i64) -> UnixMillis {
+    UnixMillis(now.0 - secs * 1000)
+}
+
+/// A valid ended session that started 10 minutes before `now` and lasted 5.
+pub fn ended(id: &str, now: UnixMillis) -> Value {
+    json!({
+        "local_id": id,
+        "repo_owner": "octo",
+        "repo_name": "hello",
+        "pr_number": 7,
+        "started_at": ts(ago(now, 600)),
+        "ended_at": ts(ago(now, 300)),
+        "active_seconds": 240,
+        "state": "ended",
+        "updated_at": ts(ago(now, 300)),
+    })
+}
+
+/// A valid active session that started 10 minutes before `now`, last updated
+/// `updated_secs_ago` seconds ago.
+pub fn active(id: &str, now: UnixMillis, updated_secs_ago: i64) -> Value {
+    json!({
+        "local_id": id,
+        "repo_owner": "octo",
+        "repo_name": "hello",
+        "pr_number": 7,
+        "started_at": ts(ago(now, 600)),
+        "ended_at": null,
+        "active_seconds": 60,
+        "state": "active",
+        "updated_at": ts(ago(now, updated_secs_ago)),
+    })
+}
+
+/// The contract's fields of a server view (drops the server-side extras).
+pub fn contract(view: &Value) -> Value {
+    let mut v = view.clone();
+    let obj = v.as_object_mut().unwrap();
+    for extra in ["user", "device", "closed_by_server", "received_at"] {
+        obj.remove(extra);
+    }
+    v
+}
+
+/// Waits until `check` holds, failing after `secs` seconds.
+pub async fn eventually<F, Fut>(secs: u64, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Reads the error envelope of a response: `(status, code, field)`.
+pub async fn error_of(res: reqwest::Response) -> (u16, String, Option<String>) {
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.unwrap();
+    (
+        status,
+        body["error"]["code"].as_str().unwrap().to_owned(),
+        body["error"]["field"].as_str().map(str::to_owned),
+    )
+}
