@@ -7,7 +7,7 @@ import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ROOT, startServer, addUser, createToken, api, putSession, putBatch, session } from './support/server.mjs';
+import { ROOT, startServer, addUser, createToken, api, putSession, putBatch, session, ageReceivedAt } from './support/server.mjs';
 import { launchBrowser, openPage, problems, signIn } from './support/browser.mjs';
 import { startTcpProxy } from './support/tcp-proxy.mjs';
 
@@ -347,6 +347,41 @@ test('reconnects by itself after losing the stream and catches up on what it mis
     await putSession(server, token, after);
     await row(after.local_id).waitFor({ timeout: 1000 });
     assert.equal(sinceRequests.length, 1);
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('a session the server closed while the page was away shows "closed by server" after the catch-up', async () => {
+  const proxy = await startTcpProxy(server.url);
+  try {
+    await addUser(server, 'ann');
+    const pageToken = await createToken(server, 'ann', 'laptop');
+    const token = await createToken(server, 'ann', 'chrome extension');
+    await signIn(page, proxy.url, pageToken);
+    // A device reported this session 15 minutes ago (its own clock) and then went silent.
+    const silent = session({ pr: 404, startedAgoS: 1800, durationS: 900, active: true });
+    const lastWord = new Date(Date.now() - 15 * 60_000).toISOString();
+    silent.updated_at = lastWord;
+    silent.active_seconds = 600;
+    await putSession(server, token, silent);
+    await until((id) => document.querySelector(`tr[data-local-id="${id}"]`)?.dataset.state === 'active', silent.local_id);
+
+    // The server restarts; meanwhile ten minutes of silence pass for that session.
+    await server.stop({ keepFiles: true });
+    await page.locator('#conn[data-state="waiting"]').waitFor({ timeout: 5000 });
+    await ageReceivedAt(server.db, silent.local_id, 11);
+    server = await startServer({ reuse: server });
+    proxy.retarget(server.url);
+
+    // The closer ran at start; the page reconnects and its catch-up brings the change.
+    await page.locator('#conn[data-state="live"]').waitFor({ timeout: 15_000 });
+    await until((id) => document.querySelector(`tr[data-local-id="${id}"]`)?.dataset.state === 'ended', silent.local_id, 5000);
+    await assertRowText(silent.local_id, /Closed by server/);
+    assert.equal(await row(silent.local_id).locator('.clock').count(), 0);
+    const stored = (await api(server, token, 'GET', '/api/v1/sessions')).body.sessions.find((s) => s.local_id === silent.local_id);
+    assert.equal(stored.closed_by_server, true);
+    assert.equal(stored.ended_at, stored.updated_at);
   } finally {
     await proxy.close();
   }

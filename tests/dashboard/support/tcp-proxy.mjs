@@ -6,7 +6,7 @@ import net from 'node:net';
 
 /** Starts a proxy on 127.0.0.1:0 forwarding to `target` (an http:// URL). */
 export async function startTcpProxy(target) {
-  const { hostname, port } = new URL(target);
+  let { hostname, port } = new URL(target);
   let up = true;
   const sockets = new Set();
   const server = net.createServer((client) => {
@@ -42,6 +42,10 @@ export async function startTcpProxy(target) {
     /** Lets connections through again. */
     restore() {
       up = true;
+    },
+    /** Sends new connections to another server (a restart on a new port). */
+    retarget(url) {
+      ({ hostname, port } = new URL(url));
     },
     close() {
       this.cut();
