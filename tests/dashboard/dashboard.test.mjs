@@ -387,6 +387,79 @@ test('a session the server closed while the page was away shows "closed by serve
   }
 });
 
+test('is usable with the keyboard alone, and every control has a name', async () => {
+  await addUser(server, 'ann');
+  const pageToken = await createToken(server, 'ann', 'laptop');
+  const ext = await createToken(server, 'ann', 'chrome extension');
+  await putBatch(server, ext, [session({ pr: 1, startedAgoS: 3 * 86_400 }), session({ pr: 2, startedAgoS: 600 })]);
+
+  await page.goto(server.url);
+  // The sign-in form has the focus: type the token, press Enter.
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'token');
+  await page.keyboard.type(pageToken);
+  await page.keyboard.press('Enter');
+  await page.locator('#conn[data-state="live"]').waitFor();
+  await until(() => document.querySelectorAll('#sessions-body tr').length === 2);
+
+  // After a reload (still signed in: same tab), the first Tab reaches the
+  // skip link, which jumps to the content.
+  await page.reload();
+  await until(() => document.querySelectorAll('#sessions-body tr').length === 2);
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.className), 'skip-link');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'main');
+
+  // Arrow keys move through the date ranges and apply them.
+  await page.locator('#range-14d').focus();
+  await page.keyboard.press('ArrowLeft');
+  assert.equal(await page.locator('#range-7d').isChecked(), true);
+  await until(() => document.querySelectorAll('#sessions-body tr').length === 2);
+  await page.keyboard.press('ArrowLeft');
+  assert.equal(await page.locator('#range-today').isChecked(), true);
+  await until(() => document.querySelectorAll('#sessions-body tr').length === 1);
+
+  // The confirmation opens on Cancel, and Escape leaves everything as it was.
+  await page.locator('#signout-all').focus();
+  await page.keyboard.press('Enter');
+  await page.locator('#confirm[open]').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'confirm-cancel');
+  await page.keyboard.press('Escape');
+  await page.locator('#confirm').waitFor({ state: 'hidden' });
+  assert.equal((await api(server, pageToken, 'GET', '/api/v1/me')).status, 200);
+
+  // Every visible input has a label, every button a name; tables have headers.
+  const unnamed = await page.evaluate(() => {
+    const bad = [];
+    for (const el of document.querySelectorAll('input, button, a[href], [tabindex="0"]')) {
+      if (el.closest('[hidden]')) continue;
+      const name = el.getAttribute('aria-label') || (el.labels && [...el.labels].map((l) => l.textContent).join(' ')) ||
+        (el.getAttribute('aria-labelledby') && document.getElementById(el.getAttribute('aria-labelledby'))?.textContent) || el.textContent;
+      if (!name || !name.trim()) bad.push(el.outerHTML.slice(0, 80));
+    }
+    return bad;
+  });
+  assert.deepEqual(unnamed, []);
+  const aria = await page.locator('body').ariaSnapshot();
+  for (const expected of ['banner', 'main', 'status', 'button "Sign out everywhere"', 'img "Bar chart of review time per day', 'link "Pull request 2 in octo/hello (opens GitHub)"', 'region "Sessions"']) {
+    assert.ok(aria.includes(expected), `accessibility tree lacks ${expected}`);
+  }
+});
+
+test('pages through many sessions with "Load more"', async () => {
+  const { ext } = await signedIn('ann');
+  const many = Array.from({ length: 130 }, (_, i) => session({ pr: i + 1, startedAgoS: 7200 + i * 60, durationS: 30 }));
+  await putBatch(server, ext, many);
+  await page.reload();
+  await until(() => document.querySelectorAll('#sessions-body tr').length === 100);
+  await assertText('#sessions-count', /Showing 100 sessions \(more available\)/);
+  await page.locator('#load-more').click();
+  await until(() => document.querySelectorAll('#sessions-body tr').length === 130);
+  assert.equal(await page.locator('#load-more').isVisible(), false);
+  const prs = await page.locator('#sessions-body td.pr').allTextContents();
+  assert.deepEqual(prs, many.map((s) => `#${s.pr_number}`), 'newest first, no gaps or repeats');
+});
+
 test('the main view, populated, looks right (screenshot artifact)', async () => {
   await addUser(server, 'bob');
   const bob = await createToken(server, 'bob', 'desktop');
