@@ -39,6 +39,7 @@ let devicesView;
 // ------------------------------------------------------------------ views ---
 
 function showSignin(message = '', { invalid = false } = {}) {
+  byId('loading').hidden = true;
   byId('dashboard-view').hidden = true;
   byId('account').hidden = true;
   byId('signin-view').hidden = false;
@@ -51,6 +52,7 @@ function showSignin(message = '', { invalid = false } = {}) {
 }
 
 function showDashboard() {
+  byId('loading').hidden = true;
   byId('signin-view').hidden = true;
   byId('dashboard-view').hidden = false;
   byId('account').hidden = false;
@@ -398,8 +400,18 @@ function wire() {
   byId('export-json').addEventListener('click', (ev) => exportSessions('json', ev.currentTarget));
   byId('signout-all').addEventListener('click', signOutEverywhere);
 
-  // One clock for the whole page: the connection countdown (the table ticks itself).
-  setInterval(renderConnection, 1000);
+  // One clock for the whole page: the connection countdown (the table ticks
+  // itself), and a new day for the preset ranges after midnight.
+  setInterval(() => {
+    renderConnection();
+    rollOverDay();
+  }, 1000);
+}
+
+/** "Today" must mean today: presets move on when the local date changes. */
+function rollOverDay() {
+  const f = state.filters;
+  if (state.token && f && f.range !== 'custom' && f.lastDay !== dayKey(new Date())) applyFilters();
 }
 
 function syncCustomRange() {
@@ -418,6 +430,7 @@ function boot() {
   devicesView = new DevicesView({ onSignOut: signOutDevice });
   wire();
   const token = storedToken();
+  byId('loading').hidden = !token;
   if (token) signIn(token, { remembered: true });
   else showSignin();
 }
