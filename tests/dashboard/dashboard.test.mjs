@@ -64,7 +64,12 @@ test('signs in with a token, keeps it only in this tab, and refuses a wrong one 
   await addUser(server, 'ann');
   const token = await createToken(server, 'ann', 'laptop');
 
-  await page.goto(server.url);
+  const res = await page.goto(server.url);
+  // The page is served under the strict policy that the afterEach check relies on.
+  const csp = res.headers()['content-security-policy'] ?? '';
+  for (const directive of ["default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"]) {
+    assert.ok(csp.includes(directive), `CSP lacks ${directive}: ${csp}`);
+  }
   await page.locator('#token').fill('not-a-real-token');
   await page.locator('#signin-submit').click();
   await assertText('#signin-error', /not valid|revoked/i);
