@@ -147,6 +147,8 @@ test('an active session shows a ticking timer and turns ended live', async () =>
   assert.notEqual(second, first, 'the timer did not tick');
   assert.equal(await page.locator('#stat-active').getAttribute('data-value'), '1');
 
+  // A keyboard user on the row's PR link keeps the focus through the live update.
+  await row(s.local_id).locator('td.pr a').focus();
   const endedAt = new Date();
   await putSession(server, token, { ...s, state: 'ended', ended_at: endedAt.toISOString(), updated_at: endedAt.toISOString(), active_seconds: 66 });
   await until((id) => document.querySelector(`tr[data-local-id="${id}"]`)?.dataset.state === 'ended', s.local_id, 1000);
@@ -154,6 +156,7 @@ test('an active session shows a ticking timer and turns ended live', async () =>
   await assertRowText(s.local_id, /Ended/);
   await assertRowText(s.local_id, /1 min/);
   assert.equal(await row(s.local_id).locator('time').count(), 2, 'started and ended times');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), '#7');
   await until(() => document.querySelector('#stat-active')?.dataset.value === '0');
 });
 

@@ -103,7 +103,7 @@ export class SessionsView {
     const row = this.renderRow(kept);
     if (flash) row.classList.add('flash');
     const old = this.rows.get(key);
-    if (old) old.replaceWith(row);
+    if (old) replaceKeepingFocus(old, row);
     this.rows.set(key, row);
     return true;
   }
@@ -189,6 +189,17 @@ export class SessionsView {
   users() {
     return [...new Set([...this.sessions.values()].map((s) => s.user).filter(Boolean))].sort();
   }
+}
+
+/**
+ * Swaps a row for its new rendering; a keyboard user whose focus was on a
+ * link in it keeps the focus on the same link.
+ */
+function replaceKeepingFocus(old, row) {
+  const focusable = (r) => [...r.querySelectorAll('a[href], button')];
+  const index = focusable(old).indexOf(document.activeElement);
+  old.replaceWith(row);
+  if (index >= 0) focusable(row)[index]?.focus({ preventScroll: true });
 }
 
 function statusBadge(s) {
