@@ -100,6 +100,8 @@ function renderConnection() {
 
 /** Every failed call ends here: a dead token signs out, the rest is shown. */
 function failed(e, where) {
+  // Calls still in flight when this tab signed out have nothing left to say.
+  if (!state.token) return;
   if (e instanceof ApiError && e.unauthorized) {
     signOutLocally('Your token is no longer valid: it was revoked or signed out. Sign in with a new one.');
     return;
