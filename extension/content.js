@@ -16,6 +16,10 @@
   let lastPath = null;
   let lastVisible = null;
   let alive = true;
+  // Between pagehide and a pageshow from the back/forward cache the page is
+  // gone: the visibilitychange to hidden that follows pagehide must not
+  // reopen the session the end notice just closed.
+  let leaving = false;
 
   /** Grows with every report, across navigations within the tab (µs since
    * the epoch), so the worker can drop duplicated or overtaken reports. */
@@ -40,6 +44,7 @@
   }
 
   function report(force) {
+    if (leaving) return;
     const path = location.pathname;
     const visible = document.visibilityState === 'visible';
     if (!force && path === lastPath && visible === lastVisible) return;
@@ -65,13 +70,17 @@
   // ends a session when the tab is removed; neither signal alone is trusted.
   window.addEventListener('pagehide', () => {
     const path = lastPath || location.pathname;
+    leaving = true;
     lastPath = null;
     lastVisible = null;
     send({ type: 'page-left', path });
   });
   // Back/forward cache: the same document comes back without reloading.
   window.addEventListener('pageshow', (event) => {
-    if (event.persisted) report(true);
+    if (event.persisted) {
+      leaving = false;
+      report(true);
+    }
   });
 
   report(true);
