@@ -109,6 +109,22 @@ run_tests() {
   test_dashboard
 }
 
+# ---------------------------------------------------------------- bench ----
+
+# Batch-upsert throughput of the real server binary on SQLite, 1 and 8 clients.
+bench_server() {
+  log "bench server: batch upsert against worktime-server serve (release build)"
+  cargo bench --locked -p worktime-server --bench batch_upsert
+}
+
+run_bench() {
+  local what=${1:-}
+  case "$what" in
+    server) bench_server ;;
+    *) die "usage: ./build.sh bench server" ;;
+  esac
+}
+
 # ----------------------------------------------------------------- main ----
 
 usage() {
@@ -117,6 +133,7 @@ usage: ./build.sh <command>
   setup   install what is missing (wasm target, wasm-bindgen-cli, chromium, npm packages)
   build   build the loadable extension into dist/ (wasm in release mode, bound and shrunk)
   test    every test: fmt, clippy, native Rust tests, wasm tests in Chromium, end-to-end
+  bench server   batch-upsert throughput of the server (sessions/s, 1 and 8 clients)
 USAGE
 }
 
@@ -126,6 +143,7 @@ case "$cmd" in
   setup) setup ;;
   build) build_extension ;;
   test) run_tests "$@" ;;
+  bench) run_bench "$@" ;;
   -h|--help|help|"") usage ;;
   *) usage >&2; die "unknown command: $cmd" ;;
 esac
