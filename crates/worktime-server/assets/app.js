@@ -82,18 +82,21 @@ function setConnection(stateName, info = {}) {
   renderConnection();
 }
 
+/** The connection pill: its state is announced; the retry countdown only shown. */
 function renderConnection() {
-  const el = byId('conn');
-  const name = el.dataset.state;
-  let text;
+  const name = byId('conn').dataset.state;
+  let text = 'Not connected';
+  let retry = '';
   if (name === 'live') text = 'Live';
   else if (name === 'connecting') text = 'Connecting…';
   else if (name === 'waiting' || name === 'offline') {
-    const secs = Math.max(0, Math.ceil((state.retryAt - Date.now()) / 1000));
-    text = `${name === 'offline' ? 'Offline' : 'Disconnected'} · retrying in ${secs} s`;
-  } else text = 'Not connected';
-  const t = byId('conn-text');
-  if (t.textContent !== text) t.textContent = text;
+    text = name === 'offline' ? 'Offline' : 'Disconnected';
+    retry = ` · retrying in ${Math.max(0, Math.ceil((state.retryAt - Date.now()) / 1000))} s`;
+  }
+  for (const [id, value] of [['conn-text', text], ['conn-retry', retry]]) {
+    const el = byId(id);
+    if (el.textContent !== value) el.textContent = value;
+  }
 }
 
 // ----------------------------------------------------------------- errors ---
