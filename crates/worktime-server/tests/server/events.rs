@@ -142,3 +142,72 @@ async fn sign_out_everywhere_ends_the_open_streams_of_that_user() {
     server.put(&bob, &ended("still", server.now())).await;
     assert_eq!(bobs.next_session(5).await.unwrap()["local_id"], "still");
 }
+
+async fn configured(config: worktime_server::ServerConfig) -> TestServer {
+    TestServer::start_with(
+        tempfile::TempDir::new().unwrap(),
+        config,
+        std::sync::Arc::new(worktime_server::clock::SystemClock),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn idle_streams_get_keep_alive_comments() {
+    let server = configured(worktime_server::ServerConfig {
+        keep_alive: Duration::from_millis(50),
+        ..config()
+    })
+    .await;
+    let token = server.token("alice", false, "laptop").await;
+    let mut stream = Stream::open(&server, &token, false).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !stream.text.contains(':') {
+        match tokio::time::timeout_at(deadline, stream.body.next()).await {
+            Ok(Some(Ok(chunk))) => stream.text.push_str(std::str::from_utf8(&chunk).unwrap()),
+            other => panic!("no keep-alive comment: {:?}", other.is_ok()),
+        }
+    }
+    assert!(stream.text.starts_with(':'), "{:?}", stream.text);
+}
+
+#[tokio::test]
+async fn a_token_revoked_outside_the_api_ends_its_stream_at_the_next_recheck() {
+    let server = configured(worktime_server::ServerConfig {
+        token_recheck: Duration::from_millis(100),
+        ..config()
+    })
+    .await;
+    let token = server.token("alice", false, "laptop").await;
+    let mut stream = Stream::open(&server, &token, false).await;
+    assert!(
+        !stream.ends_within(1).await,
+        "a live token's stream stays open"
+    );
+    // What `worktime-server token revoke` does from another process: the
+    // database changes, the hub hears nothing.
+    let me: Value = server.get(&token, "/api/v1/me").await.json().await.unwrap();
+    let id = me["device_id"].as_i64().unwrap();
+    let now = server.now();
+    let revoked = server
+        .state
+        .store
+        .revoke_device(None, id, now)
+        .await
+        .unwrap();
+    assert!(revoked.is_some());
+    assert!(
+        stream.ends_within(5).await,
+        "the stream ended after the recheck"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_ends_open_streams_and_completes() {
+    let server = TestServer::start().await;
+    let token = server.token("alice", false, "laptop").await;
+    let mut stream = Stream::open(&server, &token, false).await;
+    // `stop` fails the test unless the server finishes within 10 s.
+    let _dir = server.stop().await;
+    assert!(stream.ends_within(5).await);
+}
