@@ -25,6 +25,7 @@ async fn silent_active_sessions_are_ended_at_their_last_update_and_still_merge()
     clock.set(UnixMillis(t0.0 + 9 * 60_000));
     let recent = active("recent", server.now(), 5);
     server.put(&token, &recent).await;
+    let mut stream = Stream::open(&server, &token, false).await;
     clock.set(UnixMillis(t0.0 + 11 * 60_000));
     let find = |id: &'static str| {
         let server = &server;
@@ -48,6 +49,9 @@ async fn silent_active_sessions_are_ended_at_their_last_update_and_still_merge()
     assert_eq!(closed["updated_at"], silent["updated_at"]);
     assert_eq!(closed["active_seconds"], silent["active_seconds"]);
     assert_eq!(find("recent").await["state"], "active");
+    // Dashboards hear about it, with the reason.
+    let event = stream.next_session(5).await.expect("a session event");
+    assert_eq!(event, closed);
     // The client comes back and ends it for real: that version wins.
     let mut real_end = silent.clone();
     real_end["state"] = json!("ended");

@@ -6,66 +6,6 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use std::time::Duration;
 
-/// An open event stream, read as text.
-struct Stream {
-    body: futures_util::stream::BoxStream<'static, reqwest::Result<axum::body::Bytes>>,
-    text: String,
-}
-
-impl Stream {
-    async fn open(server: &TestServer, token: &str, in_query: bool) -> Stream {
-        let req = if in_query {
-            server
-                .client
-                .get(server.url(&format!("/api/v1/events?access_token={token}")))
-        } else {
-            server
-                .client
-                .get(server.url("/api/v1/events"))
-                .bearer_auth(token)
-        };
-        let res = req.send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        assert_eq!(res.headers()["content-type"], "text/event-stream");
-        Stream {
-            body: res.bytes_stream().boxed(),
-            text: String::new(),
-        }
-    }
-
-    /// Reads until a `session` event arrives; returns its data.
-    async fn next_session(&mut self, secs: u64) -> Option<Value> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-        loop {
-            if let Some(start) = self.text.find("event: session\ndata: ") {
-                let rest = &self.text[start + "event: session\ndata: ".len()..];
-                if let Some(end) = rest.find("\n\n") {
-                    let json = serde_json::from_str(&rest[..end]).unwrap();
-                    self.text = rest[end + 2..].to_owned();
-                    return Some(json);
-                }
-            }
-            match tokio::time::timeout_at(deadline, self.body.next()).await {
-                Ok(Some(Ok(chunk))) => self.text.push_str(std::str::from_utf8(&chunk).unwrap()),
-                Ok(_) => return None,
-                Err(_) => return None,
-            }
-        }
-    }
-
-    /// True if the server ends the stream within `secs`.
-    async fn ends_within(&mut self, secs: u64) -> bool {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-        loop {
-            match tokio::time::timeout_at(deadline, self.body.next()).await {
-                Ok(Some(Ok(_))) => continue,
-                Ok(_) => return true,
-                Err(_) => return false,
-            }
-        }
-    }
-}
-
 #[tokio::test]
 async fn an_upsert_reaches_an_open_stream_as_a_session_event() {
     let server = TestServer::start().await;
