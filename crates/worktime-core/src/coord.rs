@@ -30,6 +30,8 @@ pub(crate) struct InFlight {
     pub(crate) id: RequestId,
     pub(crate) flight: Flight,
     pub(crate) lease_until: UnixMillis,
+    /// Which token the request carried (see [`Coordinator::token_epoch`]).
+    pub(crate) token_epoch: u64,
 }
 
 /// Counters of the sync run in progress (first request to nothing left).
@@ -55,6 +57,9 @@ pub(crate) struct Coordinator {
     /// Send once even though the network hint says offline.
     pub(crate) force_once: bool,
     pub(crate) run: Option<Run>,
+    /// Bumped by every new token, so a 401 to a request sent with the old
+    /// one does not sign the new one out.
+    pub(crate) token_epoch: u64,
 }
 
 impl Coordinator {
@@ -75,6 +80,7 @@ impl Coordinator {
             id,
             flight,
             lease_until: now + SYNC_LEASE,
+            token_epoch: self.token_epoch,
         });
         let new_run = self.run.is_none();
         if new_run {

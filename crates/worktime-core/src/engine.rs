@@ -421,6 +421,7 @@ impl Engine {
             }
             Command::TokenSet => {
                 self.has_token = true;
+                self.coord.token_epoch += 1;
                 if self.meta.signed_out {
                     self.meta.signed_out = false;
                     self.meta_dirty = true;
@@ -477,6 +478,13 @@ impl Engine {
             return; // stale, duplicated or unknown: ignored
         };
         self.timers.stop(Timer::SyncLease);
+        if flight.token_epoch != self.coord.token_epoch
+            && matches!(outcome, HttpOutcome::Unauthorized { .. })
+        {
+            // Sent with the token the user just replaced: not a verdict on
+            // the new one. The items go again at once, at no cost.
+            return;
+        }
         self.settle(now, flight.flight, outcome);
     }
 

@@ -1,0 +1,32 @@
+//! A deterministic fault simulator for the WorkTime Sync engine, after
+//! FoundationDB's simulation and TigerBeetle's VOPR.
+//!
+//! A seed decides everything: the user's tabs and visibility, page events
+//! duplicated or overtaken, tabs closed without `pagehide`, browser crashes,
+//! the worker killed between any two outputs (only committed writes
+//! survive), network errors, timeouts before and after the server applied a
+//! request (the duplicate trap), 5xx, 429 with `Retry-After`, requests
+//! refused as a whole or per item, malformed replies, revoked tokens, and the
+//! wall clock jumping both ways. The fake server stores sessions with
+//! `worktime_protocol::merge`, the real server's rule.
+//!
+//! After every step the invariants are checked — nothing lost (every ended
+//! session is queued, failed or on the server, bar counted evictions),
+//! nothing counted twice (the server never holds more review time than the
+//! user spent), attempts bounded, the failed list capped, no wake-up in the
+//! past — then a quiet phase without faults must drain everything and leave
+//! the engine silent. A failure names its seed; `SIM_SEED=<n>` replays it.
+
+mod rng;
+pub mod server;
+pub mod storage;
+pub mod subject;
+mod world;
+
+pub use subject::Bug;
+pub use world::{Stats, Violation, World};
+
+/// Runs one seed for `steps` steps against the engine with `bug` planted.
+pub fn run_seed(seed: u64, steps: usize, bug: Bug) -> Result<Stats, Violation> {
+    World::new(seed, bug).run(steps)
+}
