@@ -200,3 +200,121 @@ pub fn popup_view(
         quarantined,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use worktime_core::status::{CurrentReview, FailedItem};
+    use worktime_protocol::{LocalId, PrRef};
+
+    const NOW: UnixMillis = UnixMillis(1_795_300_000_000);
+
+    fn idle() -> SyncView {
+        SyncView {
+            at: NOW,
+            status: Status::Idle,
+            pending: 0,
+            in_flight: 0,
+            parked: 0,
+            unavailable_since: None,
+            failed: vec![],
+            evictions: 0,
+            last_attempted: None,
+            last_successful: Some(UnixMillis(NOW.0 - 10_000)),
+            last_error: None,
+            next_retry: None,
+            signed_in: true,
+            online: true,
+            sync_now_cooldown_until: None,
+            current: None,
+            today_seconds: 0,
+        }
+    }
+
+    fn failed_item() -> FailedItem {
+        FailedItem {
+            local_id: LocalId::parse("abc").unwrap(),
+            pr: PrRef::new("octo", "hello", 3).unwrap(),
+            active_seconds: 10,
+            reason: "pr_number: bad".into(),
+            attempts: 1,
+            failed_at: NOW,
+        }
+    }
+
+    #[test]
+    fn the_status_line_uses_the_exact_words_of_the_spec() {
+        let mut v = idle();
+        assert_eq!(status_line(&v).line, "Synced");
+        v.pending = 3;
+        assert_eq!(status_line(&v).line, "3 pending");
+        v.status = Status::Error;
+        assert_eq!(status_line(&v).line, "3 pending");
+        v.status = Status::Syncing;
+        assert_eq!(status_line(&v).line, "Syncing…");
+        v.status = Status::Offline;
+        assert_eq!(status_line(&v).line, "Offline");
+        v.status = Status::Idle;
+        v.failed = vec![failed_item(), failed_item()];
+        assert_eq!(status_line(&v).line, "2 failed");
+        v.status = Status::SignedOut;
+        assert_eq!(status_line(&v).line, "Signed out");
+        assert_eq!(status_line(&v).kind, "signed_out");
+    }
+
+    #[test]
+    fn the_badge_shows_pending_count_or_a_bang_when_the_user_must_act() {
+        let mut v = idle();
+        assert_eq!(badge(&v).text, "");
+        v.pending = 4;
+        assert_eq!(badge(&v).text, "4");
+        v.failed = vec![failed_item()];
+        assert_eq!(badge(&v).text, "!");
+        v.failed.clear();
+        v.signed_in = false;
+        assert_eq!(badge(&v).text, "!");
+    }
+
+    #[test]
+    fn sync_now_is_refused_with_a_reason_while_syncing_signed_out_or_unconfigured() {
+        let mut v = idle();
+        assert_eq!(sync_now_gate(&v, true, NOW).reason, None);
+        assert!(!sync_now_gate(&v, false, NOW).allowed);
+        v.status = Status::Syncing;
+        let gate = sync_now_gate(&v, true, NOW);
+        assert!(!gate.allowed);
+        assert_eq!(gate.reason.as_deref(), Some("A sync is running"));
+        v.status = Status::Idle;
+        v.sync_now_cooldown_until = Some(UnixMillis(NOW.0 + 4_000));
+        let gate = sync_now_gate(&v, true, NOW);
+        assert_eq!(gate.ready_at, Some(NOW.0 + 4_000));
+        assert!(gate.reason.is_some());
+        assert_eq!(
+            sync_now_gate(&v, true, UnixMillis(NOW.0 + 4_000)).reason,
+            None
+        );
+    }
+
+    #[test]
+    fn the_popup_view_ticks_from_the_snapshot_only_while_time_runs() {
+        let mut v = idle();
+        v.current = Some(CurrentReview {
+            local_id: LocalId::parse("s1").unwrap(),
+            pr: PrRef::new("octo", "hello", 7).unwrap(),
+            started_at: UnixMillis(NOW.0 - 5_000),
+            active_seconds: 5,
+            running: true,
+        });
+        let popup = popup_view(&v, true, 0, NOW);
+        let current = popup.current.unwrap();
+        assert_eq!(current.pr, "octo/hello#7");
+        assert_eq!(current.counting_since, Some(NOW.0));
+        if let Some(c) = v.current.as_mut() {
+            c.running = false;
+        }
+        assert_eq!(
+            popup_view(&v, true, 0, NOW).current.unwrap().counting_since,
+            None
+        );
+    }
+}
