@@ -226,3 +226,103 @@ impl Store for SqliteStore {
         self.read(move |conn| reads::totals(conn, &query)).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{SessionFilter, SessionQuery};
+    use worktime_protocol::{LocalId, SessionState};
+
+    const NOW: UnixMillis = UnixMillis(1_795_300_000_000);
+
+    fn session(id: &str) -> Session {
+        Session {
+            local_id: LocalId::parse(id).unwrap(),
+            repo_owner: "octo".into(),
+            repo_name: "hello".into(),
+            pr_number: 7,
+            started_at: UnixMillis(NOW.0 - 60_000),
+            ended_at: None,
+            active_seconds: 30,
+            state: SessionState::Active,
+            updated_at: UnixMillis(NOW.0 - 30_000),
+        }
+    }
+
+    async fn store_with_device() -> (tempfile::TempDir, SqliteStore, Principal) {
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db"), NOW).unwrap();
+        let user = store.add_user("alice", false, NOW).await.unwrap();
+        let device = store
+            .create_device(user.id, "laptop", "h", NOW)
+            .await
+            .unwrap();
+        let principal = store.authenticate("h").await.unwrap().unwrap();
+        assert_eq!(principal.device_id, device.id);
+        (dir, store, principal)
+    }
+
+    fn everything() -> SessionQuery {
+        SessionQuery {
+            filter: SessionFilter::default(),
+            limit: 100,
+            after: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_row_is_an_error_not_a_wrong_session() {
+        let (dir, store, by) = store_with_device().await;
+        store
+            .upsert_sessions(&by, vec![session("good")], NOW)
+            .await
+            .unwrap();
+        let raw = Connection::open(dir.path().join("t.db")).unwrap();
+        raw.execute("UPDATE sessions SET local_id = 'not valid!'", [])
+            .unwrap();
+        assert!(matches!(
+            store.list_sessions(&everything()).await,
+            Err(StoreError::Sqlite(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn close_stale_ends_only_silent_active_sessions_once() {
+        let (_dir, store, by) = store_with_device().await;
+        store
+            .upsert_sessions(&by, vec![session("silent")], NOW)
+            .await
+            .unwrap();
+        let later = UnixMillis(NOW.0 + 5 * 60_000);
+        store
+            .upsert_sessions(&by, vec![session("fresh")], later)
+            .await
+            .unwrap();
+        let at = UnixMillis(NOW.0 + 11 * 60_000);
+        let closed = store
+            .close_stale(UnixMillis(at.0 - 10 * 60_000), at)
+            .await
+            .unwrap();
+        assert_eq!(closed.len(), 1);
+        let c = &closed[0];
+        assert_eq!(c.session.local_id.as_str(), "silent");
+        assert!(c.closed_by_server && c.session.is_ended());
+        assert_eq!(c.session.ended_at, Some(c.session.updated_at));
+        assert_eq!(c.received_at, at);
+        // Closed sessions are not closed again.
+        let again = store
+            .close_stale(UnixMillis(at.0 - 10 * 60_000), at)
+            .await
+            .unwrap();
+        assert!(again.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_taken_user_name_is_refused() {
+        let (_dir, store, _) = store_with_device().await;
+        assert!(matches!(
+            store.add_user("alice", true, NOW).await,
+            Err(StoreError::UserExists(name)) if name == "alice"
+        ));
+    }
+}
