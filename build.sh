@@ -103,10 +103,35 @@ test_dashboard() {
   node --disable-warning=MODULE_TYPELESS_PACKAGE_JSON --test tests/dashboard/
 }
 
+# The wasm shell in headless Chromium (wasm-bindgen-test-runner through
+# chromedriver): storage in a real service worker's IndexedDB, and fetch
+# against the real worktime-server, which with-server.mjs starts on a
+# loopback port and stops by pid.
+test_wasm() {
+  log "cargo clippy (wasm32)"
+  cargo clippy --locked --target wasm32-unknown-unknown -p worktime-wasm --all-targets -- -D warnings
+  log "worktime-wasm: browser tests in headless Chromium"
+  cargo build --locked -p worktime-server
+  cargo test --locked --target wasm32-unknown-unknown -p worktime-wasm --test storage_in_service_worker
+  node tests/e2e/support/with-server.mjs \
+    cargo test --locked --target wasm32-unknown-unknown -p worktime-wasm --test fetch_against_server
+}
+
+# The built extension (dist/) in Debian's Chromium with a local github.com and
+# the real server, plus the Node checks of the glue (tests/e2e).
+test_e2e() {
+  log "end-to-end: the extension from dist/ in Chromium (tests/e2e)"
+  cargo build --locked -p worktime-server
+  node --test tests/e2e/
+}
+
 run_tests() {
   setup
+  build_extension
   test_rust
+  test_wasm
   test_dashboard
+  test_e2e
 }
 
 # ---------------------------------------------------------------- bench ----
