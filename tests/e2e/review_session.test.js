@@ -85,6 +85,8 @@ test('configure, review a pull request, close it: the server has the session and
   await popup.goto(ext.url('popup.html'));
   await waitFor('the popup to say Synced', async () => (await popup.locator('#status').textContent()) === 'Synced');
   await popup.screenshot({ path: path.join(ARTIFACTS, 'popup.png') });
+  const { view } = (await askWorker(popup, { type: 'get-status' })).reply;
+  assert.equal(view.last_error, null, 'no sync error after opening the popup (it pulls today\'s sessions)');
 
   assert.deepEqual(ext.consoleErrors, [], 'no errors in the service worker console');
 });

@@ -1,11 +1,14 @@
 //! The shell's `fetch` against the real worktime-server, in headless
 //! Chromium: a session PUT lands with the token, a wrong token comes back as
 //! 401 data (not an exception), an unreachable server is a network error and
-//! Test connection names the user.
+//! Test connection names the user, and a 429's `Retry-After` is readable
+//! through CORS.
 //!
-//! `./build.sh test` starts the server on a loopback port, creates a user and
-//! token through its CLI, and passes them in at compile time as
-//! `WORKTIME_TEST_SERVER` and `WORKTIME_TEST_TOKEN`.
+//! `./build.sh test` runs them through `tests/e2e/support/with-server.mjs`,
+//! which starts the server on a loopback port, creates a user and tokens
+//! through its CLI, and passes them in at compile time as
+//! `WORKTIME_TEST_SERVER`, `WORKTIME_TEST_TOKEN` and
+//! `WORKTIME_TEST_TOKEN_LIMITED`.
 #![cfg(target_arch = "wasm32")]
 // `allow-unwrap-in-tests` does not see `#[wasm_bindgen_test]` functions.
 #![allow(clippy::unwrap_used)]
@@ -30,6 +33,14 @@ fn server() -> (&'static str, &'static str) {
             "WORKTIME_TEST_SERVER and WORKTIME_TEST_TOKEN are not set: run these tests through ./build.sh test"
         ),
     }
+}
+
+/// A second token of the same user, spent by the rate-limit test only (the
+/// server limits each token on its own).
+fn limited_token() -> &'static str {
+    option_env!("WORKTIME_TEST_TOKEN_LIMITED").unwrap_or_else(|| {
+        panic!("WORKTIME_TEST_TOKEN_LIMITED is not set: run these tests through ./build.sh test")
+    })
 }
 
 fn ended_session(now: UnixMillis) -> Session {
@@ -129,4 +140,50 @@ async fn an_unreachable_server_is_a_network_error_not_a_crash() {
         .await
         .unwrap_err();
     assert!(matches!(err, HttpError::Network { .. }), "{err:?}");
+}
+
+#[wasm_bindgen_test]
+async fn a_429_from_the_server_carries_a_retry_after_the_engine_can_read() {
+    let (url, _) = server();
+    let token = limited_token();
+    let get = HttpRequest {
+        method: "GET".into(),
+        path: "/api/v1/me".into(),
+        body: None,
+    };
+    // The server's bucket holds 20 requests per token; well past that, one
+    // of these must be refused. The header is only visible to the page if
+    // the server exposes it through CORS.
+    let mut refused = None;
+    for _ in 0..60 {
+        let resp = http::send(url, token, &get).await.unwrap();
+        if resp.status == 429 {
+            refused = Some(resp);
+            break;
+        }
+        assert_eq!(resp.status, 200, "{}", resp.body);
+    }
+    let resp = refused.expect("60 requests in a row were never rate limited");
+    let retry_after = resp
+        .retry_after
+        .clone()
+        .expect("the 429's Retry-After is not readable (Access-Control-Expose-Headers)");
+    let secs: u64 = retry_after.parse().unwrap();
+    assert!(secs >= 1, "Retry-After: {retry_after}");
+    let outcome = HttpOutcome::from_response(
+        resp.status,
+        resp.retry_after.as_deref(),
+        resp.body,
+        worktime_wasm::clock::now(),
+    );
+    assert!(
+        matches!(
+            outcome,
+            HttpOutcome::Retry {
+                status: 429,
+                after: Some(_)
+            }
+        ),
+        "{outcome:?}"
+    );
 }

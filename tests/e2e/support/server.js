@@ -16,17 +16,17 @@ function cli(db, args) {
 }
 
 /**
- * Starts `worktime-server serve --addr 127.0.0.1:0 --db <tmp>` and reads the
- * port it logs. Returns `{ url, db, log(), addUserWithToken(user, device), close() }`.
+ * Starts `worktime-server serve --addr 127.0.0.1:0 --db <tmp> [...args]` and
+ * reads the port it logs. Returns `{ url, db, log(), addUserWithToken(user,
+ * device), addToken(user, device), get(path, token), close() }`.
  */
-export async function startServer() {
+export async function startServer({ args = [] } = {}) {
   if (!fs.existsSync(SERVER_BIN)) {
     throw new Error(`${SERVER_BIN} is missing: run cargo build -p worktime-server first`);
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wt-server-'));
   const db = path.join(dir, 'worktime.db');
-  // Create the schema first so CLI calls and the server agree on one file.
-  const child = spawn(SERVER_BIN, ['serve', '--addr', '127.0.0.1:0', '--db', db], {
+  const child = spawn(SERVER_BIN, ['serve', '--addr', '127.0.0.1:0', '--db', db, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info', NO_COLOR: '1' },
   });
@@ -38,7 +38,7 @@ export async function startServer() {
 
   const port = await waitFor('the server to log its port', () => {
     if (exited) throw new Error(`worktime-server exited early (${JSON.stringify(exited)}):\n${output}`);
-    const m = /127\.0\.0\.1:(\d+)/.exec(output);
+    const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
     return m && Number(m[1]) > 0 ? Number(m[1]) : null;
   }, { timeoutMs: 20000 });
   const url = `http://127.0.0.1:${port}`;
@@ -50,6 +50,10 @@ export async function startServer() {
     /** `user add` + `token create`; the token is the last stdout line. */
     addUserWithToken(user, device) {
       cli(db, ['user', 'add', user]);
+      return this.addToken(user, device);
+    },
+    /** `token create` for an existing user; the token is the last stdout line. */
+    addToken(user, device) {
       const out = cli(db, ['token', 'create', '--user', user, '--device', device]);
       const lines = out.trim().split('\n');
       return lines[lines.length - 1].trim();
