@@ -150,6 +150,17 @@ run_bench() {
   esac
 }
 
+# ------------------------------------------------------------------ sim ----
+
+# The engine's deterministic fault simulator, in release mode, over many
+# seeds: `./build.sh sim --seeds N [--steps M] [--first S]`; SIM_SEED=<n>
+# replays one seed. Prints seeds, steps, violations and time; fails on any.
+run_sim() {
+  log "sim: building worktime-sim (release)"
+  cargo build --locked --release -p worktime-sim
+  target/release/worktime-sim "$@"
+}
+
 # ----------------------------------------------------------------- main ----
 
 usage() {
@@ -159,6 +170,7 @@ usage: ./build.sh <command>
   build   build the loadable extension into dist/ (wasm in release mode, bound and shrunk)
   test    every test: fmt, clippy, native Rust tests, wasm tests in Chromium, end-to-end
   bench server   batch-upsert throughput of the server (sessions/s, 1 and 8 clients)
+  sim [--seeds N] [--steps M]   the engine's fault simulator over N seeds (release mode)
 USAGE
 }
 
@@ -169,6 +181,7 @@ case "$cmd" in
   build) build_extension ;;
   test) run_tests "$@" ;;
   bench) run_bench "$@" ;;
+  sim) run_sim "$@" ;;
   -h|--help|help|"") usage ;;
   *) usage >&2; die "unknown command: $cmd" ;;
 esac
