@@ -261,6 +261,10 @@ impl Engine {
                 self.observe_clock(now);
                 let changes = self.tracker.set_idle(now, idle);
                 self.apply_changes(now, changes);
+                if self.meta.user_idle != idle {
+                    self.meta.user_idle = idle;
+                    self.meta_dirty = true;
+                }
             }
             Input::Network { now, online } => {
                 self.observe_clock(now);
@@ -360,6 +364,7 @@ impl Engine {
                 !ended
             })
             .collect();
+        self.tracker.restore_idle(self.meta.user_idle);
         let changes = self.tracker.load(sessions, open_tabs, now);
         self.apply_changes(now, changes);
         self.queue_changed = true;

@@ -176,6 +176,10 @@ pub struct SyncMeta {
     pub today: TodayTotals,
     /// The counter `order` and `revision` values are drawn from.
     pub counter: u64,
+    /// The last idle state reported (idle or locked stops active time); a
+    /// restarted worker counts the gap since the last checkpoint with it.
+    #[serde(default)]
+    pub user_idle: bool,
 }
 
 impl SyncMeta {

@@ -131,7 +131,7 @@ impl Tracker {
                 if let (Some(id), false) = (&holder, same_pr) {
                     self.detach(id, tab, now, &mut changes);
                 }
-                self.accrue_all(now, &mut Vec::new());
+                self.accrue_all(now, &mut changes);
                 let existing = self
                     .sessions
                     .values()
@@ -141,10 +141,6 @@ impl Tracker {
                     Some(id) => {
                         if let Some(rec) = self.sessions.get_mut(&id) {
                             match rec.tabs.iter_mut().find(|t| t.tab == tab) {
-                                Some(t) if t.visible == visible => {
-                                    t.seq = seq;
-                                    return changes;
-                                }
                                 Some(t) => {
                                     t.visible = visible;
                                     t.seq = seq;
@@ -201,6 +197,11 @@ impl Tracker {
         changes
     }
 
+    /// The idle state restored from storage, before [`Tracker::load`].
+    pub(crate) fn restore_idle(&mut self, idle: bool) {
+        self.idle = idle;
+    }
+
     /// Idle or locked stops active time; active resumes it.
     pub(crate) fn set_idle(&mut self, now: UnixMillis, idle: bool) -> Vec<Change> {
         let mut changes = Vec::new();
@@ -243,9 +244,11 @@ impl Tracker {
     fn accrue_all(&mut self, now: UnixMillis, changes: &mut Vec<Change>) {
         let idle = self.idle;
         for rec in self.sessions.values_mut() {
-            let running = !idle && rec.tabs.iter().any(|t| t.visible);
-            if running {
-                accrue(rec, now, true);
+            let shown = rec.tabs.iter().any(|t| t.visible);
+            if shown {
+                // Persisted even while idle: a restart counts from the
+                // stored checkpoint, so it must not lag behind.
+                accrue(rec, now, !idle);
                 changes.push(Change::Updated(rec.clone()));
             } else {
                 rec.last_checkpoint = now;

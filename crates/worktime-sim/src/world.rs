@@ -243,12 +243,6 @@ impl World {
         self.subject = Subject::new(self.bug);
         self.incarnation += 1;
         self.wake = None;
-        let running = self.visible_prs();
-        if self.idle {
-            // The restarted engine counts the gap since its last checkpoint
-            // as review time before it learns the user is idle.
-            self.slack_ms += MAX_ACCRUAL_GAP.0 * running as i64;
-        }
         let input = Input::Started {
             now: self.now(),
             stored: self.storage.load(),
@@ -259,12 +253,11 @@ impl World {
             utc_offset_minutes: self.utc_offset,
         };
         self.input(input);
-        if self.idle {
-            self.input(Input::UserIdle {
-                now: self.now(),
-                idle: true,
-            });
-        }
+        // The shell asks chrome.idle for the current state at start.
+        self.input(Input::UserIdle {
+            now: self.now(),
+            idle: self.idle,
+        });
     }
 
     /// Feeds one input and carries out its outputs, maybe killing the
@@ -292,10 +285,16 @@ impl World {
         // worker dies before answering; browser events are not.
         let resend =
             matches!(input, Input::Page { .. } | Input::Command { .. }).then(|| input.clone());
+        let lost_idle_change = matches!(input, Input::UserIdle { .. });
         self.subject.handle(input);
         loop {
             if !self.calm && self.rng.chance(self.faults.kill) {
                 self.stats.kills += 1;
+                if lost_idle_change {
+                    // An idle change lost with the worker: the restarted
+                    // engine counts the gap with the stale state (≤ 90 s).
+                    self.slack_ms += MAX_ACCRUAL_GAP.0 * self.visible_prs() as i64;
+                }
                 self.start_worker();
                 if let Some(mut input) = resend {
                     set_now(&mut input, self.now());
@@ -443,7 +442,7 @@ impl World {
                 self.stats.faults += 1;
                 self.stats.duplicate_traps += 1;
                 (FETCH_TIMEOUT, HttpOutcome::Timeout)
-            } else if !self.calm && self.rng.chance(f.malformed) {
+            } else if answer.status == 200 && !self.calm && self.rng.chance(f.malformed) {
                 self.stats.faults += 1;
                 (latency, self.outcome(200, None, "{\"results\": 7".into()))
             } else {
@@ -821,13 +820,14 @@ impl World {
                 newly_lost.push(id.clone());
             }
         }
+        let last_lost = newly_lost.last().cloned();
         for id in newly_lost {
             self.watch.remove(&id);
             self.lost += 1;
         }
         if self.lost > evictions {
             self.fail(format!(
-                "nothing lost: {} ended sessions are neither queued, failed nor on the server (evictions: {evictions})",
+                "nothing lost: {} ended sessions (last: {last_lost:?}) are neither queued, failed nor on the server (evictions: {evictions})",
                 self.lost
             ));
         }
