@@ -68,15 +68,16 @@ build_extension() {
   setup_node
   log "building worktime-wasm (wasm-release)"
   cargo build --locked --profile wasm-release --target wasm32-unknown-unknown -p worktime-wasm
-  local tmp=target/dist.tmp
-  rm -rf "$tmp"
-  mkdir -p "$tmp"
+  # A fresh directory per run: two builds at once (a shared tree) must not
+  # delete each other's half-built output.
+  local tmp; tmp=$(mktemp -d target/dist.tmp.XXXXXX)
   log "wasm-bindgen --target web"
   wasm-bindgen --target web --no-typescript --out-dir "$tmp" --out-name worktime_wasm "$WASM_OUT"
   log "wasm-opt -Oz"
   node_modules/.bin/wasm-opt -Oz "$tmp/worktime_wasm_bg.wasm" -o "$tmp/worktime_wasm_bg.wasm"
   cp manifest.json "$tmp/"
   cp -R extension/. "$tmp/"
+  chmod 755 "$tmp"
   rm -rf dist
   mv "$tmp" dist
   local raw gz

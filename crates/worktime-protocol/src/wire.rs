@@ -89,11 +89,101 @@ pub struct Device {
     pub current: bool,
 }
 
-/// Answer to `GET /api/v1/sessions`: a page, newest first.
+/// Answer to `GET /api/v1/sessions`: a page, newest first. The server's rows
+/// carry fields of its own next to the session's (`user`, `device`,
+/// `closed_by_server`, `received_at`); a client reads the session and
+/// ignores the rest, while [`Session`] itself stays strict for bodies a
+/// server accepts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionsPage {
     /// The sessions of this page.
+    #[serde(deserialize_with = "listed::deserialize")]
     pub sessions: Vec<Session>,
     /// Cursor for the next page, `None` at the end.
     pub next: Option<String>,
+}
+
+/// Reads the rows of a [`SessionsPage`]: the session's fields, nothing else.
+mod listed {
+    use crate::ids::LocalId;
+    use crate::session::{Session, SessionState};
+    use crate::time::{UnixMillis, rfc3339};
+    use serde::{Deserialize, Deserializer};
+
+    /// A listed row: [`Session`]'s fields without `deny_unknown_fields`.
+    #[derive(Deserialize)]
+    struct Row {
+        local_id: LocalId,
+        repo_owner: String,
+        repo_name: String,
+        pr_number: u64,
+        #[serde(with = "rfc3339")]
+        started_at: UnixMillis,
+        #[serde(with = "rfc3339::option", default)]
+        ended_at: Option<UnixMillis>,
+        active_seconds: u32,
+        state: SessionState,
+        #[serde(with = "rfc3339")]
+        updated_at: UnixMillis,
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Session>, D::Error> {
+        Ok(Vec::<Row>::deserialize(d)?
+            .into_iter()
+            .map(|r| Session {
+                local_id: r.local_id,
+                repo_owner: r.repo_owner,
+                repo_name: r.repo_name,
+                pr_number: r.pr_number,
+                started_at: r.started_at,
+                ended_at: r.ended_at,
+                active_seconds: r.active_seconds,
+                state: r.state,
+                updated_at: r.updated_at,
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listed_page_reads_the_sessions_and_ignores_the_servers_own_fields() {
+        let body = r#"{"sessions":[{"local_id":"abc","repo_owner":"octo","repo_name":"hello",
+            "pr_number":7,"started_at":"2026-11-21T10:00:00Z","ended_at":"2026-11-21T10:01:00Z",
+            "active_seconds":42,"state":"ended","updated_at":"2026-11-21T10:01:00Z",
+            "user":"ana","device":"laptop","closed_by_server":false,
+            "received_at":"2026-11-21T10:01:01Z"}],"next":null}"#;
+        let page: SessionsPage = serde_json::from_str(body).unwrap();
+        assert_eq!(page.sessions.len(), 1);
+        assert_eq!(page.sessions[0].active_seconds, 42);
+        assert_eq!(page.sessions[0].pr_number, 7);
+        assert!(page.sessions[0].is_ended());
+        assert_eq!(page.next, None);
+    }
+
+    #[test]
+    fn a_listed_row_missing_a_session_field_is_refused() {
+        let body = r#"{"sessions":[{"local_id":"abc","repo_owner":"octo","repo_name":"hello",
+            "started_at":"2026-11-21T10:00:00Z","active_seconds":1,"state":"active",
+            "updated_at":"2026-11-21T10:01:00Z"}],"next":null}"#;
+        let err = serde_json::from_str::<SessionsPage>(body).unwrap_err();
+        assert!(err.to_string().contains("pr_number"), "{err}");
+    }
+
+    #[test]
+    fn a_page_survives_its_own_round_trip() {
+        let page = SessionsPage {
+            sessions: vec![crate::session::fixtures::ended(
+                "abc",
+                1_795_300_000_000,
+                30,
+            )],
+            next: Some("c1".into()),
+        };
+        let text = serde_json::to_string(&page).unwrap();
+        assert_eq!(serde_json::from_str::<SessionsPage>(&text).unwrap(), page);
+    }
 }
