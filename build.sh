@@ -113,7 +113,7 @@ test_wasm() {
   cargo clippy --locked --target wasm32-unknown-unknown -p worktime-wasm --all-targets -- -D warnings
   log "worktime-wasm: browser tests in headless Chromium"
   cargo build --locked -p worktime-server
-  cargo test --locked --target wasm32-unknown-unknown -p worktime-wasm --test storage_in_service_worker
+  cargo test --locked --target wasm32-unknown-unknown -p worktime-wasm --test storage_in_service_worker --test settings_in_service_worker
   node tests/e2e/support/with-server.mjs \
     cargo test --locked --target wasm32-unknown-unknown -p worktime-wasm --test fetch_against_server
 }

@@ -10,8 +10,8 @@
 //! `WORKTIME_TEST_SERVER`, `WORKTIME_TEST_TOKEN` and
 //! `WORKTIME_TEST_TOKEN_LIMITED`.
 #![cfg(target_arch = "wasm32")]
-// `allow-unwrap-in-tests` does not see `#[wasm_bindgen_test]` functions.
-#![allow(clippy::unwrap_used)]
+// `allow-unwrap-in-tests` / `allow-expect-in-tests` do not see `#[wasm_bindgen_test]` functions.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use wasm_bindgen_test::*;
 use worktime_core::HttpOutcome;

@@ -2,8 +2,8 @@
 //! upgrade keeps data, a write batch is all-or-nothing, and a record that no
 //! longer decodes is set aside instead of breaking the start.
 #![cfg(target_arch = "wasm32")]
-// `allow-unwrap-in-tests` does not see `#[wasm_bindgen_test]` functions.
-#![allow(clippy::unwrap_used)]
+// `allow-unwrap-in-tests` / `allow-expect-in-tests` do not see `#[wasm_bindgen_test]` functions.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
