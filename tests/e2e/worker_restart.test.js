@@ -1,0 +1,71 @@
+// MV3 kills idle service workers. A review that spans a worker stop still
+// ends on the server: the session was made durable in IndexedDB, and closing
+// the tab wakes the worker, which restarts from storage.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startGithub } from './support/github.js';
+import { startServer } from './support/server.js';
+import { launchExtension, askWorker } from './support/browser.js';
+import { waitFor } from './support/wait.js';
+
+let github;
+let server;
+let ext;
+
+before(async () => {
+  github = await startGithub();
+  server = await startServer();
+  ext = await launchExtension({ githubPort: github.port });
+});
+
+after(async () => {
+  await ext?.close();
+  await server?.close();
+  await github?.close();
+});
+
+test('a review survives the worker being stopped mid-session and ends on the server', async () => {
+  const token = server.addUserWithToken('kai', 'work-laptop');
+  const { context } = ext;
+  const options = await context.newPage();
+  await options.goto(ext.url('options.html'));
+  const saved = await askWorker(options, { type: 'save-settings', serverUrl: server.url, token });
+  assert.ok(saved.ok, JSON.stringify(saved));
+
+  const pr = await context.newPage();
+  await pr.goto('https://github.com/octo/hello-world/pull/31/commits');
+  await waitFor('the started session on the server', async () => {
+    const page = await server.get('/api/v1/sessions?state=active', token);
+    return page.sessions.find((s) => s.pr_number === 31);
+  }, { timeoutMs: 20000 });
+  const openedAt = Date.now();
+
+  // Stop the worker the way Chrome does when it is idle.
+  const cdp = await context.newCDPSession(options);
+  const statuses = [];
+  cdp.on('ServiceWorker.workerVersionUpdated', ({ versions }) => {
+    for (const v of versions) if (v.scriptURL.endsWith('/background.js')) statuses.push(v.runningStatus);
+  });
+  await cdp.send('ServiceWorker.enable');
+  await cdp.send('ServiceWorker.stopAllWorkers');
+  await waitFor('the worker to be stopped', () => statuses.at(-1) === 'stopped');
+  await waitFor('2 s on the PR with the worker stopped', () => Date.now() - openedAt >= 2000, { timeoutMs: 5000 });
+
+  // Closing the tab (pagehide message, tabs.onRemoved) restarts the worker.
+  await pr.close();
+  await waitFor('the worker to run again', () => statuses.at(-1) === 'running');
+  const ended = await waitFor('the ended session on the server', async () => {
+    const page = await server.get('/api/v1/sessions?state=ended', token);
+    return page.sessions.find((s) => s.pr_number === 31);
+  }, { timeoutMs: 20000 });
+  assert.equal(ended.repo_owner, 'octo');
+  assert.equal(ended.repo_name, 'hello-world');
+  const all = await server.get('/api/v1/sessions', token);
+  assert.equal(all.sessions.filter((s) => s.pr_number === 31).length, 1, 'one session, not two');
+
+  const answer = await waitFor('the restarted worker to answer Synced', async () => {
+    const a = await askWorker(options, { type: 'get-status' });
+    return a.ok && a.reply.view.status.line === 'Synced' && a;
+  });
+  assert.equal(answer.reply.view.current, null);
+});
