@@ -190,10 +190,8 @@ fn the_popup_pulls_at_most_every_fifteen_minutes_unless_asked() {
 fn a_pull_fills_todays_total_from_the_server() {
     let mut shell = Shell::new();
     shell.command(Command::PopupOpened);
-    let body = format!(
-        r#"{{"sessions":[{{"local_id":"a1","repo_owner":"octo","repo_name":"hello","pr_number":3,"started_at":"2026-11-21T09:00:00Z","ended_at":"2026-11-21T09:10:00Z","active_seconds":600,"state":"ended","updated_at":"2026-11-21T09:10:00Z","user":"ada","device":"desk"}}],"next":null}}"#
-    );
-    shell.respond(answer(200, None, &body));
+    let body = r#"{"sessions":[{"local_id":"a1","repo_owner":"octo","repo_name":"hello","pr_number":3,"started_at":"2026-11-21T09:00:00Z","ended_at":"2026-11-21T09:10:00Z","active_seconds":600,"state":"ended","updated_at":"2026-11-21T09:10:00Z","user":"ada","device":"desk"}],"next":null}"#;
+    shell.respond(answer(200, None, body));
     assert_eq!(shell.view().today_seconds, 600);
     assert!(shell.view().last_error.is_none());
 }
