@@ -27,17 +27,42 @@ fn main() {
         seeds = 1;
     }
     let started = Instant::now();
+    // Seeds are independent: one thread per core, seeds dealt round-robin.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let results: Vec<(Stats, Vec<worktime_sim::Violation>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|lane| {
+                scope.spawn(move || {
+                    let mut stats = Stats::default();
+                    let mut found = Vec::new();
+                    let mut seed = first.saturating_add(lane);
+                    while seed < first.saturating_add(seeds) {
+                        match run_seed(seed, steps, Bug::None) {
+                            Ok(s) => stats += s,
+                            Err(v) => {
+                                eprintln!("{v}");
+                                found.push(v);
+                            }
+                        }
+                        seed = seed.saturating_add(threads);
+                    }
+                    (stats, found)
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    if results.len() as u64 != threads {
+        eprintln!("a simulator thread panicked");
+        std::process::exit(1);
+    }
     let mut total = Stats::default();
     let mut violations = Vec::new();
-    for seed in first..first.saturating_add(seeds) {
-        match run_seed(seed, steps, Bug::None) {
-            Ok(stats) => total += stats,
-            Err(v) => {
-                eprintln!("{v}");
-                violations.push(v);
-            }
-        }
+    for (stats, found) in results {
+        total += stats;
+        violations.extend(found);
     }
+    violations.sort_by_key(|v| v.seed);
     let elapsed = started.elapsed();
     println!(
         "seeds: {seeds} (from {first}), steps: {} ({steps} per seed), violations: {}, time: {:.1} s",

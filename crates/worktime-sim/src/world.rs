@@ -114,6 +114,7 @@ struct Faults {
     too_many: u64,
     bad_request: u64,
     malformed: u64,
+    poison: u64,
 }
 
 /// The simulated world.
@@ -160,6 +161,9 @@ impl World {
     pub fn new(seed: u64, bug: Bug) -> Self {
         let mut rng = SimRng::new(seed);
         let storm = rng.range(0, 4) as u64; // 0 calm … 3 stormy
+        // One seed in eight meets a hostile server that refuses much of what
+        // it gets, so the failed list fills up and evicts.
+        let hostile = rng.chance(125);
         let faults = Faults {
             kill: 2 + 4 * storm,
             network_error: 10 + 20 * storm,
@@ -167,8 +171,9 @@ impl World {
             timeout_after: 5 + 15 * storm,
             server_error: 10 + 30 * storm,
             too_many: 5 + 10 * storm,
-            bad_request: 1 + storm,
+            bad_request: if hostile { 300 } else { 1 + storm },
             malformed: 2 + 4 * storm,
+            poison: if hostile { 900 } else { 300 },
         };
         let utc_offset = rng.range(-12, 15) as i32 * 60;
         let mut w = World {
@@ -553,7 +558,7 @@ impl World {
 
     fn random_pr(&mut self) -> PrRef {
         let n = PRS[self.rng.index(PRS.len())];
-        let n = if n == crate::server::POISON_PR && !self.rng.chance(300) {
+        let n = if n == crate::server::POISON_PR && !self.rng.chance(self.faults.poison) {
             1
         } else {
             n
