@@ -47,6 +47,21 @@
 //! Start with [`Input::Started`] carrying everything decoded from storage
 //! ([`StoredState`]; records that failed to decode are the shell's to
 //! quarantine and never reach the engine); inputs before it are ignored.
+//! Right after it, send [`Input::UserIdle`] with `chrome.idle`'s current
+//! state (the engine restores the last one it stored, which may be stale).
+//!
+//! # What the shell must deliver at least once
+//!
+//! A worker can die while it handles an input, before the input's writes are
+//! committed; that input is then lost. Browser events (`tabs.onRemoved`,
+//! `idle.onStateChanged`, `online`) are recovered from the state the shell
+//! passes at start (`open_tabs`, the idle query, `online`). Messages whose
+//! sender waits for an answer — page reports from the content script,
+//! commands from the popup and options page — must be **answered only after
+//! the drain**, and sent again by their sender when no answer comes. That is
+//! safe: a page report carries a per-tab `seq`, and a report whose `seq` is
+//! not above the last one stored for its tab (a resend, a duplicate, or one
+//! overtaken by a later report) changes nothing; commands are idempotent.
 //!
 //! ```no_run
 //! use worktime_core::{Engine, HttpOutcome, Input, Output, StoredState, UnixMillis};
