@@ -85,6 +85,18 @@ test('configure, review a pull request, close it: the server has the session and
   await popup.goto(ext.url('popup.html'));
   await waitFor('the popup to say Synced', async () => (await popup.locator('#status').textContent()) === 'Synced');
   await popup.screenshot({ path: path.join(ARTIFACTS, 'popup.png') });
+  // Sync now: pressed, it starts a sync and then cools down for 5 s, saying why.
+  const button = popup.getByRole('button', { name: 'Sync now' });
+  assert.equal(await button.isDisabled(), false);
+  await button.click();
+  await waitFor('Sync now to be disabled with a reason', async () =>
+    (await button.isDisabled()) && (await popup.locator('#sync-now-reason').isVisible()));
+  const reason = await popup.locator('#sync-now-reason').textContent();
+  assert.match(reason, /^(A sync is running|Just synced; wait a moment \(\d s\))$/);
+  await popup.screenshot({ path: path.join(ARTIFACTS, 'popup-cooldown.png') });
+  await waitFor('Sync now to be enabled again after the cooldown', async () => !(await button.isDisabled()), { timeoutMs: 10000 });
+  assert.equal(await popup.locator('#status').textContent(), 'Synced');
+
   const { view } = (await askWorker(popup, { type: 'get-status' })).reply;
   assert.equal(view.last_error, null, 'no sync error after opening the popup (it pulls today\'s sessions)');
 
