@@ -1,0 +1,56 @@
+// GitHub navigates without reloading. The content script follows the URL:
+// moving to /files of the same PR keeps its session, moving to another PR
+// ends the first and starts the second, and leaving pull requests ends it.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startGithub } from './support/github.js';
+import { startServer } from './support/server.js';
+import { launchExtension, askWorker } from './support/browser.js';
+import { waitFor } from './support/wait.js';
+
+let github;
+let server;
+let ext;
+
+before(async () => {
+  github = await startGithub();
+  server = await startServer();
+  ext = await launchExtension({ githubPort: github.port });
+});
+
+after(async () => {
+  await ext?.close();
+  await server?.close();
+  await github?.close();
+});
+
+test('in-page navigation between pull requests ends and starts sessions', async () => {
+  const token = server.addUserWithToken('noa', 'desk');
+  const options = await ext.context.newPage();
+  await options.goto(ext.url('options.html'));
+  assert.ok((await askWorker(options, { type: 'save-settings', serverUrl: server.url, token })).ok);
+  const current = async () => (await askWorker(options, { type: 'get-status' })).reply.view.current?.pr ?? null;
+  const ended = async () => (await server.get('/api/v1/sessions?state=ended', token)).sessions;
+
+  const page = await ext.context.newPage();
+  await page.goto('https://github.com/octo/hello-world/pull/50');
+  await waitFor('PR 50 to be timed', async () => (await current()) === 'octo/hello-world#50');
+
+  // Same PR, another tab of it (Turbo-style pushState): still one session.
+  await page.evaluate(() => history.pushState({}, '', '/octo/hello-world/pull/50/files'));
+  await page.evaluate(() => history.pushState({}, '', '/octo/hello-world/pull/50/checks'));
+  // Another PR: 50 ends, 51 starts.
+  await page.evaluate(() => history.pushState({}, '', '/octo/hello-world/pull/51'));
+  await waitFor('PR 51 to be timed', async () => (await current()) === 'octo/hello-world#51');
+  await waitFor('PR 50 ended on the server', async () => (await ended()).some((s) => s.pr_number === 50));
+
+  // Not a pull request: 51 ends and nothing is timed.
+  await page.evaluate(() => history.pushState({}, '', '/octo/hello-world/issues'));
+  await waitFor('nothing timed', async () => (await current()) === null);
+  await waitFor('PR 51 ended on the server', async () => (await ended()).some((s) => s.pr_number === 51));
+
+  const all = (await server.get('/api/v1/sessions', token)).sessions;
+  assert.deepEqual(all.map((s) => s.pr_number).sort(), [50, 51], 'one session per PR, /files and /checks did not start another');
+  assert.ok(all.every((s) => s.state === 'ended'));
+  await page.close();
+});
