@@ -15,6 +15,17 @@ import { ROOT } from './support/paths.js';
 
 const ARTIFACTS = path.join(ROOT, 'target', 'e2e-artifacts');
 
+/** Screenshots of an extension page, light and dark, into target/e2e-artifacts.
+ * The popup is shot at its own size (its body), the options page whole. */
+async function shoot(page, name) {
+  const target = page.url().endsWith('popup.html') ? page.locator('body') : page;
+  for (const scheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await target.screenshot({ path: path.join(ARTIFACTS, `${name}-${scheme}.png`) });
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
 let github;
 let server;
 let ext;
@@ -48,7 +59,7 @@ test('configure, review a pull request, close it: the server has the session and
   await options.getByRole('button', { name: 'Test connection' }).click();
   await waitFor('the connection test to name the user', async () =>
     (await options.locator('#result').textContent()).includes('Connected as reviewer on device "e2e-chromium"'));
-  await options.screenshot({ path: path.join(ARTIFACTS, 'options.png') });
+  await shoot(options, 'options');
   // The token never comes back to the page.
   const settings = await askWorker(options, { type: 'get-settings' });
   assert.deepEqual(settings, { ok: true, reply: { serverUrl: server.url, hasToken: true } });
@@ -62,6 +73,15 @@ test('configure, review a pull request, close it: the server has the session and
     const current = answer.ok && answer.reply.view.current;
     return current && current.pr === 'octo/hello-world#7' && current.counting_since != null;
   });
+  // The popup, opened meanwhile, names the PR and its timer runs.
+  const reviewing = await context.newPage();
+  await reviewing.goto(ext.url('popup.html'));
+  await waitFor('the popup to name the PR being timed', async () =>
+    (await reviewing.locator('#current-pr').textContent()) === 'octo/hello-world#7');
+  await waitFor('the popup timer to run', async () =>
+    /^0:0[1-9]$/.test(await reviewing.locator('#current-timer').textContent()));
+  await shoot(reviewing, 'popup-reviewing');
+  await reviewing.close();
   await waitFor('3 s on the PR page', () => Date.now() - openedAt >= 3200, { timeoutMs: 10000 });
   const closedAt = Date.now();
   await pr.close({ runBeforeUnload: false });
@@ -81,10 +101,11 @@ test('configure, review a pull request, close it: the server has the session and
 
   // The popup shows Synced.
   const popup = await context.newPage();
-  await popup.setViewportSize({ width: 340, height: 420 });
   await popup.goto(ext.url('popup.html'));
   await waitFor('the popup to say Synced', async () => (await popup.locator('#status').textContent()) === 'Synced');
-  await popup.screenshot({ path: path.join(ARTIFACTS, 'popup.png') });
+  await waitFor('the popup to say when it last synced', async () =>
+    (await popup.locator('#last-synced').textContent()).startsWith('Last synced'));
+  await shoot(popup, 'popup-synced');
   // Sync now: pressed, it starts a sync and then cools down for 5 s, saying why.
   const button = popup.getByRole('button', { name: 'Sync now' });
   assert.equal(await button.isDisabled(), false);
@@ -101,4 +122,5 @@ test('configure, review a pull request, close it: the server has the session and
   assert.equal(view.last_error, null, 'no sync error after opening the popup (it pulls today\'s sessions)');
 
   assert.deepEqual(ext.consoleErrors, [], 'no errors in the service worker console');
+  assert.deepEqual(ext.extensionConsole(), [], 'nothing logged by the extension since its first start');
 });

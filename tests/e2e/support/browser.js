@@ -9,8 +9,10 @@ import { waitFor } from './wait.js';
 
 /**
  * Launches Chromium with dist/ and `githubPort` serving github.com. Returns
- * `{ context, worker, extensionId, url(page), consoleErrors, close() }`;
- * `consoleErrors` collects errors logged by the service worker.
+ * `{ context, worker, extensionId, url(page), consoleErrors, extensionConsole(),
+ * close() }`; `consoleErrors` collects errors the service worker logs while
+ * Playwright is attached, and `extensionConsole()` every console line the
+ * extension's scripts wrote since launch, its very first start included.
  */
 export async function launchExtension({ githubPort }) {
   if (!fs.existsSync(path.join(DIST, 'manifest.json'))) {
@@ -27,6 +29,10 @@ export async function launchExtension({ githubPort }) {
     `--disable-extensions-except=${DIST}`,
     `--load-extension=${DIST}`,
     '--ignore-certificate-errors',
+    // Chromium writes every console message (the worker's first start
+    // included, before Playwright attaches) to <profile>/chrome_debug.log.
+    '--enable-logging',
+    '--v=0',
   ];
   if (githubPort) args.push(`--host-resolver-rules=MAP github.com 127.0.0.1:${githubPort}`);
   const context = await chromium.launchPersistentContext(profile, {
@@ -56,6 +62,17 @@ export async function launchExtension({ githubPort }) {
     consoleErrors,
     /** chrome-extension://<id>/<page> */
     url: (page) => `chrome-extension://${extensionId}/${page}`,
+    /** Console lines (any level) whose source is one of the extension's own
+     * scripts, or that carry the shell's "WorkTime Sync:" prefix. */
+    extensionConsole() {
+      const log = path.join(profile, 'chrome_debug.log');
+      if (!fs.existsSync(log)) throw new Error(`${log} is missing: Chromium did not write its log`);
+      return fs
+        .readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((line) => line.includes(':CONSOLE'))
+        .filter((line) => line.includes(`chrome-extension://${extensionId}/`) || line.includes('WorkTime Sync'));
+    },
     async close() {
       await context.close();
       fs.rmSync(profile, { recursive: true, force: true });
