@@ -3,7 +3,7 @@
 //! throttling.
 
 use crate::ids::RequestId;
-use worktime_protocol::{DurationMillis, LocalId, UnixMillis};
+use worktime_protocol::{DurationMillis, LocalId, MAX_BATCH_ITEMS, UnixMillis};
 
 /// How long a request may stay unanswered before the engine gives up on it
 /// (treats it as a timeout) — so a lost answer cannot wedge the sync.
@@ -60,6 +60,8 @@ pub(crate) struct Coordinator {
     /// Bumped by every new token, so a 401 to a request sent with the old
     /// one does not sign the new one out.
     pub(crate) token_epoch: u64,
+    /// Most sessions per request: [`MAX_BATCH_ITEMS`], halved after a 413.
+    pub(crate) max_batch: usize,
 }
 
 impl Coordinator {
@@ -68,6 +70,7 @@ impl Coordinator {
     pub(crate) fn new(first_request: u64) -> Self {
         Coordinator {
             next_request: first_request,
+            max_batch: MAX_BATCH_ITEMS,
             ..Coordinator::default()
         }
     }

@@ -21,8 +21,8 @@ use crate::today::{day_of, day_start};
 use crate::tracker::{CHECKPOINT_INTERVAL, Change, Tracker};
 use std::collections::VecDeque;
 use worktime_protocol::{
-    BatchRequest, BatchResponse, DurationMillis, ErrorBody, ItemStatus, LocalId, MAX_BATCH_ITEMS,
-    PrRef, Session, SessionsPage, UnixMillis, validate_session,
+    BatchRequest, BatchResponse, DurationMillis, ErrorBody, ItemStatus, LocalId, PrRef, Session,
+    SessionsPage, UnixMillis, validate_session,
 };
 
 /// How often a running session's progress is queued for the server (the
@@ -520,6 +520,15 @@ impl Engine {
                 let consume = self.online;
                 self.transient(now, flight, None, consume, &message);
             }
+            HttpOutcome::Rejected { status: 413, .. } if matches!(&flight, Flight::Push(items) if items.len() > 1) =>
+            {
+                // Too large as a whole, not wrong item by item: halve the
+                // batch and go again at once, at no cost to the items.
+                if let Flight::Push(items) = &flight {
+                    self.coord.max_batch = (items.len() / 2).max(1);
+                }
+                self.note_error(outcome.describe());
+            }
             HttpOutcome::Rejected { ref reason, .. } => {
                 let message = outcome.describe();
                 if let Flight::Push(items) = flight {
@@ -819,7 +828,7 @@ impl Engine {
         let may_send = self.online || self.coord.force_once;
         let due: Vec<(Session, u64)> = if may_send {
             self.queue
-                .due(now, MAX_BATCH_ITEMS)
+                .due(now, self.coord.max_batch.max(1))
                 .into_iter()
                 .map(|e| (e.session.clone(), e.revision))
                 .collect()

@@ -33,6 +33,8 @@ pub struct FakeServer {
     pub applied_requests: u64,
     /// Session versions that changed a row.
     pub changing_writes: u64,
+    /// Larger batches are refused with 413 (0 = the contract's 500).
+    pub max_batch: usize,
 }
 
 impl FakeServer {
@@ -74,6 +76,14 @@ impl FakeServer {
                 else {
                     return error(400, "invalid_body", "not a batch");
                 };
+                let limit = if self.max_batch == 0 {
+                    worktime_protocol::MAX_BATCH_ITEMS
+                } else {
+                    self.max_batch
+                };
+                if batch.sessions.len() > limit {
+                    return error(413, "too_large", "too many sessions in one batch");
+                }
                 let results = batch
                     .sessions
                     .iter()

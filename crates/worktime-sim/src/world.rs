@@ -176,6 +176,9 @@ impl World {
             poison: if hostile { 900 } else { 300 },
         };
         let utc_offset = rng.range(-12, 15) as i32 * 60;
+        // One seed in eight talks to a server (or proxy) with a small body
+        // limit, so batches meet 413.
+        let max_batch = if rng.chance(125) { 3 } else { 0 };
         let mut w = World {
             seed,
             rng,
@@ -189,7 +192,10 @@ impl World {
             subject: Subject::new(bug),
             incarnation: 0,
             storage: Storage::default(),
-            server: FakeServer::default(),
+            server: FakeServer {
+                max_batch,
+                ..FakeServer::default()
+            },
             tabs: BTreeMap::new(),
             next_tab: 1,
             seq: 0,
