@@ -120,6 +120,10 @@ test('configure, review a pull request, close it: the server has the session and
 
   const { view } = (await askWorker(popup, { type: 'get-status' })).reply;
   assert.equal(view.last_error, null, 'no sync error after opening the popup (it pulls today\'s sessions)');
+  assert.ok(
+    view.today_seconds >= session.active_seconds,
+    `today's total ${view.today_seconds} s counts the ${session.active_seconds} s session`,
+  );
 
   assert.deepEqual(ext.consoleErrors, [], 'no errors in the service worker console');
   assert.deepEqual(ext.extensionConsole(), [], 'nothing logged by the extension since its first start');

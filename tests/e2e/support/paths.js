@@ -4,7 +4,7 @@ import path from 'node:path';
 
 /** The repository root. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-/** The built extension (`./build.sh build`). */
-export const DIST = path.join(ROOT, 'dist');
+/** The built extension (`./build.sh build`), or $WORKTIME_DIST. */
+export const DIST = process.env.WORKTIME_DIST ? path.resolve(process.env.WORKTIME_DIST) : path.join(ROOT, 'dist');
 /** Debian's Chromium. */
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
