@@ -59,7 +59,7 @@ setup() {
 
 # ---------------------------------------------------------------- build ----
 
-WASM_OUT=target/wasm32-unknown-unknown/wasm-release/worktime_wasm.wasm
+WASM_OUT=${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm-release/worktime_wasm.wasm
 
 # dist/: a loadable unpacked extension. Built next to it and swapped in, so a
 # failed build never leaves a half-written dist/.
@@ -70,6 +70,7 @@ build_extension() {
   cargo build --locked --profile wasm-release --target wasm32-unknown-unknown -p worktime-wasm
   # A fresh directory per run: two builds at once (a shared tree) must not
   # delete each other's half-built output.
+  mkdir -p target
   local tmp; tmp=$(mktemp -d target/dist.tmp.XXXXXX)
   log "wasm-bindgen --target web"
   wasm-bindgen --target web --no-typescript --out-dir "$tmp" --out-name worktime_wasm "$WASM_OUT"

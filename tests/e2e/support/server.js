@@ -8,8 +8,11 @@ import path from 'node:path';
 import { ROOT } from './paths.js';
 import { waitFor } from './wait.js';
 
-/** The server binary (`cargo build -p worktime-server`), or $WORKTIME_SERVER_BIN. */
-export const SERVER_BIN = process.env.WORKTIME_SERVER_BIN || path.join(ROOT, 'target/debug/worktime-server');
+/** The server binary (`cargo build -p worktime-server`, honouring
+ * $CARGO_TARGET_DIR), or $WORKTIME_SERVER_BIN. */
+export const SERVER_BIN =
+  process.env.WORKTIME_SERVER_BIN ||
+  path.join(process.env.CARGO_TARGET_DIR ? path.resolve(process.env.CARGO_TARGET_DIR) : path.join(ROOT, 'target'), 'debug/worktime-server');
 
 function cli(db, args) {
   return execFileSync(SERVER_BIN, [...args, '--db', db], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
