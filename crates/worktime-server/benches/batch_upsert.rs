@@ -170,6 +170,11 @@ fn main() {
         batches * BATCH,
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
+    // Other work on the machine shares its cores; say how busy it was.
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        let one_minute = load.split_whitespace().next().unwrap_or("?");
+        println!("  (1-minute load average before the run: {one_minute})");
+    }
     let mut met = true;
     for (label, clients, prefix) in [
         ("new sessions, 1 client ", 1, "one"),
