@@ -14,7 +14,7 @@ use crate::rng::Rng;
 use crate::status::{CurrentReview, FailedItem, Status, SyncView};
 use crate::store::{
     FailedEntry, Priority, QueueEntry, Record, SessionRecord, StoreName, StoredState, SyncMeta,
-    Write,
+    TodayTotals, Write,
 };
 use crate::timers::{Timer, TimerTable};
 use crate::today::{day_of, day_start};
@@ -165,8 +165,15 @@ impl Engine {
             active_seconds: secs(self.tracker.live_ms(r, now)),
             running: self.tracker.running(r),
         });
-        let mut today = self.meta.today.clone();
-        today.roll(now, self.utc_offset_minutes);
+        let today_seconds = if day_of(now, self.utc_offset_minutes) == self.meta.today.day {
+            self.meta.today.total(&live, self.utc_offset_minutes)
+        } else {
+            TodayTotals::default().total_for_day(
+                &live,
+                day_of(now, self.utc_offset_minutes),
+                self.utc_offset_minutes,
+            )
+        };
         SyncView {
             at: now,
             status,
@@ -200,7 +207,7 @@ impl Engine {
             online: self.online,
             sync_now_cooldown_until: self.coord.in_cooldown(now),
             current,
-            today_seconds: today.total(&live, self.utc_offset_minutes),
+            today_seconds,
         }
     }
 
@@ -716,13 +723,12 @@ impl Engine {
                 }
                 Change::Updated(rec) => {
                     self.events.push(session_event(&rec.session));
-                    if self
-                        .meta
+                    // Not worth a meta write on every checkpoint: a running
+                    // session's count comes back live after a restart, and
+                    // its end is recorded durably.
+                    self.meta
                         .today
-                        .record(&rec.session, self.utc_offset_minutes)
-                    {
-                        self.meta_dirty = true;
-                    }
+                        .record(&rec.session, self.utc_offset_minutes);
                     let id = rec.session.local_id.clone();
                     let due = now.since(rec.last_queued_at) >= ACTIVITY_INTERVAL
                         || rec.last_queued_at > now;
@@ -770,8 +776,9 @@ impl Engine {
             .queue
             .enqueue(session, priority, &mut self.meta.counter)
         {
+            // The counter needs no write of its own: a restart takes the
+            // highest `order`/`revision` in the stored queue.
             self.writes.push(put(Record::Queue(e)));
-            self.meta_dirty = true;
             self.queue_changed = true;
             self.coord.trigger();
         }

@@ -53,6 +53,20 @@ impl TodayTotals {
         }
     }
 
+    /// The total of a day with nothing recorded yet: the running sessions
+    /// that started on `day`.
+    pub(crate) fn total_for_day(
+        &self,
+        live: &[(LocalId, u32, UnixMillis)],
+        day: i64,
+        offset_minutes: i32,
+    ) -> u64 {
+        live.iter()
+            .filter(|(_, _, started)| day_of(*started, offset_minutes) == day)
+            .map(|(_, secs, _)| u64::from(*secs))
+            .sum()
+    }
+
     /// Total seconds, with `live` (running sessions' current counts)
     /// replacing their recorded values where larger.
     pub(crate) fn total(&self, live: &[(LocalId, u32, UnixMillis)], offset_minutes: i32) -> u64 {
