@@ -189,3 +189,26 @@ fn the_popup_sees_the_review_being_timed() {
     assert_eq!(current.active_seconds, 12);
     assert!(current.running);
 }
+
+#[test]
+fn a_session_the_contract_would_refuse_goes_to_the_failed_list_unsent() {
+    let mut shell = Shell::new();
+    let bad = worktime_protocol::PrRef {
+        owner: "not a valid owner!".into(),
+        repo: "hello".into(),
+        number: 7,
+    };
+    let now = shell.now;
+    shell.handle(Input::Page {
+        now,
+        tab: TabId(1),
+        pr: bad,
+        event: PageEvent::Visible,
+        seq: 1,
+    });
+    assert!(shell.requests.is_empty(), "an invalid session was sent");
+    assert!(shell.store.queue.is_empty());
+    let failed = shell.view().failed;
+    assert_eq!(failed.len(), 1);
+    assert!(failed[0].reason.contains("repo_owner"), "{:?}", failed[0]);
+}
