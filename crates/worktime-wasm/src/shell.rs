@@ -88,7 +88,13 @@ impl Shell {
 
     /// Handles one input made at the current time, then carries out every
     /// output it caused.
-    pub async fn input(self: &Rc<Self>, make: impl FnOnce(UnixMillis) -> Input) {
+    pub async fn input<'a>(self: &Rc<Self>, make: impl FnOnce(UnixMillis) -> Input + 'a) {
+        // One non-generic body for every caller: a generic one would put a
+        // copy of the engine into the module per call site.
+        self.handle(Box::new(make)).await;
+    }
+
+    async fn handle(self: &Rc<Self>, make: Box<dyn FnOnce(UnixMillis) -> Input + '_>) {
         let _turn = self.turn.lock().await;
         let input = make(clock::now());
         self.engine.borrow_mut().handle(input);
