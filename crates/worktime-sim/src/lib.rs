@@ -15,7 +15,11 @@
 //! nothing counted twice (the server never holds more review time than the
 //! user spent), attempts bounded, the failed list capped, no wake-up in the
 //! past — then a quiet phase without faults must drain everything and leave
-//! the engine silent. A failure names its seed; `SIM_SEED=<n>` replays it.
+//! the engine silent. A failure names its seed; `SIM_SEED=<n>` replays it,
+//! and `SIM_TRACE=1` prints every input, output and invariant tally.
+//!
+//! Run it with `cargo test -p worktime-sim` (500 seeds × 1,000 steps) or
+//! `./build.sh sim --seeds N [--steps M] [--first S]` (release, all cores).
 
 mod rng;
 pub mod server;
