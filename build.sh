@@ -136,6 +136,18 @@ run_tests() {
   test_e2e
 }
 
+# ----------------------------------------------------------------- demo ----
+
+# The README's first command: the real server, the real extension in headless
+# Chromium, two review sessions (one while the server is down), the dashboard.
+run_demo() {
+  setup
+  build_extension
+  log "building worktime-server"
+  cargo build --locked -p worktime-server
+  node tests/demo/demo.mjs "$@"
+}
+
 # ---------------------------------------------------------------- bench ----
 
 # Batch-upsert throughput of the real server binary on SQLite, 1 and 8 clients.
@@ -170,6 +182,7 @@ usage() {
 usage: ./build.sh <command>
   setup   install what is missing (wasm target, wasm-bindgen-cli, chromium, npm packages)
   build   build the loadable extension into dist/ (wasm in release mode, bound and shrunk)
+  demo [--keep]  start the server, drive the real extension through two reviews, show them on the dashboard
   test    every test: fmt, clippy, native Rust tests, wasm tests in Chromium, end-to-end
   bench server   batch-upsert throughput of the server (sessions/s, 1 and 8 clients)
   sim [--seeds N] [--steps M]   the engine's fault simulator over N seeds (release mode)
@@ -183,6 +196,7 @@ case "$cmd" in
   build) build_extension ;;
   test) run_tests "$@" ;;
   bench) run_bench "$@" ;;
+  demo) run_demo "$@" ;;
   sim) run_sim "$@" ;;
   -h|--help|help|"") usage ;;
   *) usage >&2; die "unknown command: $cmd" ;;
