@@ -1,0 +1,462 @@
+//! The engine: owns the state, turns inputs into outputs. Each input is
+//! handled in three steps — apply it, fire due timers, start the next
+//! request if one may go — and then the outputs are laid out in the
+//! write-ahead order (persist, then send, then events, then the wake-up).
+
+use crate::coord::{Coordinator, Flight, PULL_INTERVAL, SYNC_NOW_COOLDOWN};
+use crate::failed::FailedList;
+use crate::ids::{RequestId, TabId};
+use crate::input::{Command, Input, PageEvent};
+use crate::outcome::HttpOutcome;
+use crate::output::{Method, Output, Request, SyncNowReply, UiEvent};
+use crate::queue::{Ack, Queue};
+use crate::rng::Rng;
+use crate::status::{CurrentReview, FailedItem, Status, SyncView};
+use crate::store::{
+    FailedEntry, Priority, QueueEntry, Record, SessionRecord, StoreName, StoredState, SyncMeta,
+    TodayTotals, Write,
+};
+use crate::timers::{Timer, TimerTable};
+use crate::today::{day_of, day_start};
+use crate::tracker::{CHECKPOINT_INTERVAL, Change, Tracker};
+use std::collections::VecDeque;
+use worktime_protocol::{
+    BatchRequest, BatchResponse, DurationMillis, ErrorBody, ItemStatus, LocalId, PrRef, Session,
+    SessionsPage, UnixMillis, validate_session,
+};
+
+mod changes;
+mod commands;
+mod drive;
+mod outcomes;
+mod view;
+
+/// How often a running session's progress is queued for the server (the
+/// server closes sessions silent for 10 minutes).
+pub const ACTIVITY_INTERVAL: DurationMillis = DurationMillis::from_secs(5 * 60);
+
+/// The sync engine. See the crate docs for the run loop and the drain rule.
+///
+/// Methods by role:
+/// - **getters** (`&self`): [`Engine::view`], [`Engine::is_started`],
+///   [`Engine::next_wake`], [`Engine::pending`], [`Engine::failed`],
+///   [`Engine::running_sessions`], [`Engine::in_flight`];
+/// - **input**: [`Engine::handle`] for everything that happens to it
+///   (including the user's commands, as [`Input::Command`]);
+/// - **output**: [`Engine::poll_output`] for what the shell must do next.
+#[derive(Debug)]
+pub struct Engine {
+    started: bool,
+    now: UnixMillis,
+    rng: Rng,
+    tracker: Tracker,
+    queue: Queue,
+    failed: FailedList,
+    meta: SyncMeta,
+    meta_dirty: bool,
+    coord: Coordinator,
+    timers: TimerTable,
+    has_token: bool,
+    online: bool,
+    utc_offset_minutes: i32,
+    writes: Vec<Write>,
+    sends: Vec<Output>,
+    events: Vec<UiEvent>,
+    queue_changed: bool,
+    outputs: VecDeque<Output>,
+    announced_wake: Option<UnixMillis>,
+    announced_view: Option<SyncView>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}
+
+impl Engine {
+    /// An engine waiting for [`Input::Started`]; every other input before it
+    /// is ignored.
+    pub fn new() -> Self {
+        Engine {
+            started: false,
+            now: UnixMillis(0),
+            rng: Rng::new(0),
+            tracker: Tracker::default(),
+            queue: Queue::default(),
+            failed: FailedList::default(),
+            meta: SyncMeta::default(),
+            meta_dirty: false,
+            coord: Coordinator::default(),
+            timers: TimerTable::default(),
+            has_token: false,
+            online: true,
+            utc_offset_minutes: 0,
+            writes: Vec::new(),
+            sends: Vec::new(),
+            events: Vec::new(),
+            queue_changed: false,
+            outputs: VecDeque::new(),
+            announced_wake: None,
+            announced_view: None,
+        }
+    }
+
+    // ------------------------------------------------------------ getters
+
+    /// Whether [`Input::Started`] has been handled.
+    pub fn is_started(&self) -> bool {
+        self.started
+    }
+
+    /// The wake-up the engine wants next, if any.
+    pub fn next_wake(&self) -> Option<UnixMillis> {
+        self.timers.next_timeout()
+    }
+
+    /// The queue (pending items, in no particular order).
+    pub fn pending(&self) -> impl Iterator<Item = &QueueEntry> {
+        self.queue.iter()
+    }
+
+    /// The failed list, oldest first.
+    pub fn failed(&self) -> Vec<&FailedEntry> {
+        self.failed.list()
+    }
+
+    /// The sessions being timed.
+    pub fn running_sessions(&self) -> impl Iterator<Item = &SessionRecord> {
+        self.tracker.sessions()
+    }
+
+    /// The request in flight, if any.
+    pub fn in_flight(&self) -> Option<RequestId> {
+        self.coord.in_flight.as_ref().map(|f| f.id)
+    }
+
+    // ------------------------------------------------------------- output
+
+    /// The next thing the shell must do, or `None` when the engine has
+    /// nothing more to say until the next input. Carry outputs out in order;
+    /// a [`Output::Persist`] must have committed before anything after it.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    // -------------------------------------------------------------- input
+
+    /// Handles one input. Then drain [`Engine::poll_output`].
+    pub fn handle(&mut self, input: Input) {
+        let now = input.now();
+        match input {
+            Input::Started {
+                now,
+                stored,
+                open_tabs,
+                has_token,
+                online,
+                entropy,
+                utc_offset_minutes,
+            } => {
+                let pending = std::mem::take(&mut self.outputs);
+                *self = Engine::new();
+                self.outputs = pending;
+                self.start(
+                    now,
+                    stored,
+                    &open_tabs,
+                    has_token,
+                    online,
+                    entropy,
+                    utc_offset_minutes,
+                );
+            }
+            _ if !self.started => return,
+            Input::Page {
+                now,
+                tab,
+                pr,
+                event,
+                seq,
+            } => {
+                self.observe_clock(now);
+                self.on_page(now, tab, &pr, event, seq);
+            }
+            Input::TabRemoved { now, tab } => {
+                self.observe_clock(now);
+                let changes = self.tracker.tab_removed(now, tab);
+                self.apply_changes(now, changes);
+            }
+            Input::UserIdle { now, idle } => {
+                self.observe_clock(now);
+                let changes = self.tracker.set_idle(now, idle);
+                self.apply_changes(now, changes);
+                if self.meta.user_idle != idle {
+                    self.meta.user_idle = idle;
+                    self.meta_dirty = true;
+                }
+            }
+            Input::Network { now, online } => {
+                self.observe_clock(now);
+                self.online = online;
+                if online {
+                    self.coord.trigger();
+                }
+            }
+            Input::AlarmFired { now } => {
+                self.observe_clock(now);
+                self.on_alarm();
+            }
+            Input::TimerDue { now } => self.observe_clock(now),
+            Input::Response {
+                now,
+                request_id,
+                outcome,
+            } => {
+                self.observe_clock(now);
+                self.on_response(now, request_id, outcome);
+            }
+            Input::Command { now, command } => {
+                self.observe_clock(now);
+                self.on_command(now, command);
+            }
+        }
+        self.fire_timers(now);
+        self.drive(now);
+        self.flush(now);
+    }
+
+    // ----------------------------------------------------------- handlers
+
+    #[allow(clippy::too_many_arguments)]
+    fn start(
+        &mut self,
+        now: UnixMillis,
+        stored: StoredState,
+        open_tabs: &[TabId],
+        has_token: bool,
+        online: bool,
+        entropy: u128,
+        utc_offset_minutes: i32,
+    ) {
+        self.started = true;
+        self.now = now;
+        self.rng = Rng::new(entropy);
+        self.coord = Coordinator::new(self.rng.next_u64() >> 12);
+        self.has_token = has_token;
+        self.online = online;
+        self.utc_offset_minutes = utc_offset_minutes;
+        self.meta = stored.meta.unwrap_or_default();
+        let max_counter = stored
+            .queue
+            .iter()
+            .map(|e| e.order.max(e.revision))
+            .chain(stored.failed.iter().map(|f| f.order))
+            .max()
+            .unwrap_or(0);
+        self.meta.counter = self.meta.counter.max(max_counter);
+        if self.meta.today.roll(now, utc_offset_minutes) {
+            self.meta_dirty = true;
+        }
+        for entry in stored.queue {
+            self.queue.load(clamp_entry(entry, now));
+        }
+        for entry in stored.failed {
+            // A key in both stores: the queue's (newer) version wins.
+            if self.queue.get(&entry.session.local_id).is_none() {
+                for id in self.failed.add(entry) {
+                    self.meta.evictions += 1;
+                    self.meta_dirty = true;
+                    self.writes.push(delete(StoreName::Failed, id.as_str()));
+                }
+            } else {
+                self.writes
+                    .push(delete(StoreName::Failed, entry.session.local_id.as_str()));
+            }
+        }
+        // A session already queued as ended must not be timed again.
+        let sessions: Vec<SessionRecord> = stored
+            .sessions
+            .into_iter()
+            .filter(|r| {
+                let ended = self
+                    .queue
+                    .get(&r.session.local_id)
+                    .is_some_and(|e| e.session.is_ended())
+                    || self
+                        .failed
+                        .get(&r.session.local_id)
+                        .is_some_and(|f| f.session.is_ended());
+                if ended {
+                    self.writes
+                        .push(delete(StoreName::Sessions, r.session.local_id.as_str()));
+                }
+                !ended
+            })
+            .collect();
+        self.tracker.restore_idle(self.meta.user_idle);
+        let changes = self.tracker.load(sessions, open_tabs, now);
+        self.apply_changes(now, changes);
+        self.queue_changed = true;
+    }
+
+    fn on_page(&mut self, now: UnixMillis, tab: TabId, pr: &PrRef, event: PageEvent, seq: u64) {
+        let rng = &mut self.rng;
+        let changes = self.tracker.page(now, tab, pr, event, seq, || {
+            LocalId::from_random(rng.next_u128())
+        });
+        self.apply_changes(now, changes);
+    }
+
+    fn on_alarm(&mut self) {
+        if self.queue.parked().next().is_some() {
+            self.coord.probe_wanted = true;
+        }
+        if !self.online && self.queue.len() > 0 {
+            self.coord.force_once = true;
+        }
+    }
+
+    // ------------------------------------------------------------ helpers
+
+    /// Notices a wall clock that went back, and moves every deadline with
+    /// it, so that a 1 s backoff does not turn into hours.
+    fn observe_clock(&mut self, now: UnixMillis) {
+        if now < self.now {
+            let by = now.since(self.now);
+            self.timers.shift(by);
+            self.queue.shift(by);
+            self.coord.shift(by);
+        }
+        self.now = now;
+    }
+
+    fn fire_timers(&mut self, now: UnixMillis) {
+        for timer in Timer::ALL {
+            if !self.timers.take_expired(timer, now) {
+                continue;
+            }
+            match timer {
+                Timer::Checkpoint => {
+                    let changes = self.tracker.checkpoint(now);
+                    self.apply_changes(now, changes);
+                }
+                Timer::SyncLease => {
+                    if let Some(f) = self.coord.in_flight.take() {
+                        self.settle(now, f.flight, HttpOutcome::Timeout);
+                    }
+                }
+                Timer::Retry | Timer::Cooldown => {}
+            }
+        }
+    }
+
+    /// Lays out this input's outputs: persist, send, events, status,
+    /// wake-up.
+    fn flush(&mut self, now: UnixMillis) {
+        // Timers that depend on state.
+        if self.tracker.any_running() {
+            if self.timers.get(Timer::Checkpoint).is_none() {
+                self.timers
+                    .set(Timer::Checkpoint, now + CHECKPOINT_INTERVAL);
+            }
+        } else {
+            self.timers.stop(Timer::Checkpoint);
+        }
+        let retry = if self.has_token
+            && !self.meta.signed_out
+            && self.online
+            && self.coord.in_flight.is_none()
+        {
+            self.queue.next_retry().filter(|&t| t > now)
+        } else {
+            None
+        };
+        match retry {
+            Some(t) => self.timers.set(Timer::Retry, t),
+            None => self.timers.stop(Timer::Retry),
+        }
+        if self.meta_dirty {
+            self.meta_dirty = false;
+            self.writes.push(put(Record::Meta(self.meta.clone())));
+        }
+        if !self.writes.is_empty() {
+            let writes = std::mem::take(&mut self.writes);
+            self.outputs.push_back(Output::Persist { writes });
+        }
+        self.outputs.extend(self.sends.drain(..));
+        if std::mem::take(&mut self.queue_changed) {
+            self.events.push(UiEvent::QueueUpdated {
+                pending: self.queue.len(),
+                failed: self.failed.len(),
+            });
+        }
+        for event in self.events.drain(..) {
+            self.outputs.push_back(Output::Event { event });
+        }
+        let view = self.view(now);
+        let key = view_key(&view);
+        if self.announced_view.as_ref() != Some(&key) {
+            self.announced_view = Some(key);
+            self.outputs.push_back(Output::StatusChanged {
+                view: Box::new(view),
+            });
+        }
+        let wake = self.timers.next_timeout();
+        if wake != self.announced_wake {
+            self.announced_wake = wake;
+            self.outputs.push_back(match wake {
+                Some(at) => Output::WakeAt { at },
+                None => Output::CancelWake,
+            });
+        }
+    }
+}
+
+/// The part of a view whose change is worth announcing (not the clock, not
+/// the live second counters).
+fn view_key(view: &SyncView) -> SyncView {
+    let mut key = view.clone();
+    key.at = UnixMillis(0);
+    key.today_seconds = 0;
+    if let Some(c) = key.current.as_mut() {
+        c.active_seconds = 0;
+    }
+    key.sync_now_cooldown_until = None;
+    key
+}
+
+/// A stored entry whose backoff lies further ahead than any backoff can
+/// (the clock went back while the worker was down) is due now.
+fn clamp_entry(mut entry: QueueEntry, now: UnixMillis) -> QueueEntry {
+    if entry
+        .next_attempt_at
+        .is_some_and(|t| t > now + crate::outcome::MAX_RETRY_AFTER)
+    {
+        entry.next_attempt_at = Some(now);
+    }
+    entry
+}
+
+fn session_event(s: &Session) -> UiEvent {
+    UiEvent::SessionUpdated {
+        pr: s.pr(),
+        active_seconds: s.active_seconds,
+        state: s.state,
+    }
+}
+
+fn secs(ms: u64) -> u32 {
+    u32::try_from(ms / 1000).unwrap_or(u32::MAX)
+}
+
+fn put(record: Record) -> Write {
+    Write::Put { record }
+}
+
+fn delete(store: StoreName, key: &str) -> Write {
+    Write::Delete {
+        store,
+        key: key.to_owned(),
+    }
+}

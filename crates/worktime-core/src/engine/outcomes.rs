@@ -1,0 +1,248 @@
+//! What the answer to a request does: acknowledge, dead-letter, back off,
+//! park, sign out.
+
+use super::*;
+
+impl Engine {
+    pub(super) fn on_response(&mut self, now: UnixMillis, id: RequestId, outcome: HttpOutcome) {
+        let Some(flight) = self.coord.finish(id) else {
+            return; // stale, duplicated or unknown: ignored
+        };
+        self.timers.stop(Timer::SyncLease);
+        if flight.token_epoch != self.coord.token_epoch
+            && matches!(outcome, HttpOutcome::Unauthorized { .. })
+        {
+            // Sent with the token the user just replaced: not a verdict on
+            // the new one. The items go again at once, at no cost.
+            return;
+        }
+        self.settle(now, flight.flight, outcome);
+    }
+
+    /// Applies the outcome of a finished request.
+    pub(super) fn settle(&mut self, now: UnixMillis, flight: Flight, outcome: HttpOutcome) {
+        match outcome {
+            HttpOutcome::Delivered { body, .. } => match flight {
+                Flight::Push(items) => self.on_push_delivered(now, items, &body),
+                Flight::Probe => self.on_success(now),
+                Flight::Pull => match serde_json::from_str::<SessionsPage>(&body) {
+                    Ok(page) => {
+                        self.on_success(now);
+                        self.on_pulled(now, page);
+                    }
+                    Err(e) => self.note_error(format!("malformed reply from the server: {e}")),
+                },
+            },
+            HttpOutcome::Retry { after, .. } => {
+                let message = outcome.describe();
+                self.transient(now, flight, after, true, &message);
+            }
+            HttpOutcome::Timeout => {
+                let message = outcome.describe();
+                self.transient(now, flight, None, true, &message);
+            }
+            HttpOutcome::NetworkError { .. } => {
+                let message = outcome.describe();
+                let consume = self.online;
+                self.transient(now, flight, None, consume, &message);
+            }
+            HttpOutcome::Rejected { status: 413, .. } if matches!(&flight, Flight::Push(items) if items.len() > 1) =>
+            {
+                // Too large as a whole, not wrong item by item: halve the
+                // batch and go again at once, at no cost to the items.
+                if let Flight::Push(items) = &flight {
+                    self.coord.max_batch = (items.len() / 2).max(1);
+                }
+                self.note_error(outcome.describe());
+            }
+            HttpOutcome::Rejected { ref reason, .. } => {
+                let message = outcome.describe();
+                if let Flight::Push(items) = flight {
+                    for (id, rev) in items {
+                        self.dead_letter(now, &id, rev, reason);
+                    }
+                }
+                self.note_error(message);
+            }
+            HttpOutcome::Unauthorized { .. } => {
+                self.meta.signed_out = true;
+                self.meta_dirty = true;
+                self.note_error(outcome.describe());
+            }
+        }
+    }
+
+    pub(super) fn on_push_delivered(
+        &mut self,
+        now: UnixMillis,
+        items: Vec<(LocalId, u64)>,
+        body: &str,
+    ) {
+        let results = if items.len() == 1 {
+            // PUT: a 2xx is the acknowledgement.
+            None
+        } else {
+            match serde_json::from_str::<BatchResponse>(body) {
+                Ok(r) => Some(r.results),
+                Err(e) => {
+                    let message = format!("malformed reply from the server: {e}");
+                    self.transient(now, Flight::Push(items), None, true, &message);
+                    return;
+                }
+            }
+        };
+        self.on_success(now);
+        let mut missing = Vec::new();
+        for (id, rev) in items {
+            let result = match &results {
+                None => Some((ItemStatus::Ok, None)),
+                Some(rs) => rs
+                    .iter()
+                    .find(|r| r.local_id == id.as_str())
+                    .map(|r| (r.status, r.error.clone())),
+            };
+            match result {
+                Some((ItemStatus::Ok, _)) => self.acknowledge(&id, rev),
+                Some((ItemStatus::Rejected, error)) => {
+                    let reason = error.unwrap_or_else(|| ErrorBody {
+                        code: "rejected".to_owned(),
+                        message: "the server refused this session".to_owned(),
+                        field: None,
+                    });
+                    self.dead_letter(now, &id, rev, &reason);
+                }
+                None => missing.push((id, rev)),
+            }
+        }
+        if !missing.is_empty() {
+            let message = "the server's reply left out some sessions".to_owned();
+            self.transient(now, Flight::Push(missing), None, true, &message);
+        }
+    }
+
+    pub(super) fn acknowledge(&mut self, id: &LocalId, rev: u64) {
+        if let Some(run) = self.coord.run.as_mut() {
+            run.delivered += 1;
+        }
+        match self.queue.acknowledge(id, rev) {
+            Ack::Removed => self.writes.push(delete(StoreName::Queue, id.as_str())),
+            Ack::Kept(e) => self.writes.push(put(Record::Queue(e))),
+            Ack::Gone => {}
+        }
+        self.queue_changed = true;
+    }
+
+    /// The server refused `id` for good: the refused version moves to the
+    /// failed list — unless a newer version was queued meanwhile, which then
+    /// gets its own verdict.
+    pub(super) fn dead_letter(
+        &mut self,
+        now: UnixMillis,
+        id: &LocalId,
+        rev: u64,
+        reason: &ErrorBody,
+    ) {
+        let Some(entry) = self.queue.get(id) else {
+            return;
+        };
+        if entry.revision != rev {
+            return;
+        }
+        let Some(entry) = self.queue.remove(id) else {
+            return;
+        };
+        if let Some(run) = self.coord.run.as_mut() {
+            run.rejected += 1;
+        }
+        self.writes.push(delete(StoreName::Queue, id.as_str()));
+        self.add_failed(now, entry.session, entry.attempts + 1, reason);
+    }
+
+    pub(super) fn add_failed(
+        &mut self,
+        now: UnixMillis,
+        session: Session,
+        attempts: u32,
+        reason: &ErrorBody,
+    ) {
+        self.meta.counter += 1;
+        let entry = FailedEntry {
+            session,
+            reason: match &reason.field {
+                Some(field) if !reason.message.contains(field.as_str()) => {
+                    format!("{} ({field})", reason.message)
+                }
+                _ => reason.message.clone(),
+            },
+            code: reason.code.clone(),
+            attempts,
+            failed_at: now,
+            order: self.meta.counter,
+        };
+        self.writes.push(put(Record::Failed(entry.clone())));
+        for evicted in self.failed.add(entry) {
+            self.meta.evictions += 1;
+            self.writes
+                .push(delete(StoreName::Failed, evicted.as_str()));
+        }
+        self.meta_dirty = true;
+        self.queue_changed = true;
+    }
+
+    /// A request failed for now. `consume` says whether it counts against
+    /// the items sent.
+    pub(super) fn transient(
+        &mut self,
+        now: UnixMillis,
+        flight: Flight,
+        after: Option<DurationMillis>,
+        consume: bool,
+        message: &str,
+    ) {
+        if let Flight::Push(items) = flight {
+            for (id, _) in items {
+                let jitter = self.rng.unit();
+                if let Some(e) = self
+                    .queue
+                    .transient_failure(&id, now, jitter, after, consume, message)
+                {
+                    self.writes.push(put(Record::Queue(e)));
+                }
+            }
+            self.queue_changed = true;
+        }
+        self.note_error(message.to_owned());
+    }
+
+    pub(super) fn note_error(&mut self, message: String) {
+        self.events.push(UiEvent::SyncError {
+            message: message.clone(),
+        });
+        self.coord.run = None;
+        self.meta.last_error = Some(message);
+        self.meta_dirty = true;
+    }
+
+    /// The server answered: parked items go again with fresh attempts.
+    pub(super) fn on_success(&mut self, now: UnixMillis) {
+        self.meta.last_successful = Some(now);
+        self.meta.last_error = None;
+        self.meta_dirty = true;
+        let released = self.queue.release_all(false);
+        if !released.is_empty() {
+            self.queue_changed = true;
+        }
+        for e in released {
+            self.writes.push(put(Record::Queue(e)));
+        }
+    }
+
+    pub(super) fn on_pulled(&mut self, now: UnixMillis, page: SessionsPage) {
+        self.meta.last_pull = Some(now);
+        self.meta.today.roll(now, self.utc_offset_minutes);
+        for s in &page.sessions {
+            self.meta.today.record(s, self.utc_offset_minutes);
+        }
+        self.meta_dirty = true;
+    }
+}
