@@ -142,6 +142,11 @@ function render(next) {
   status.textContent = view.status.line;
   status.dataset.kind = view.status.kind;
   $('signed-out').hidden = view.status.kind !== 'signed_out';
+  // The last error matters while something still waits for the server.
+  const lastError = $('last-error');
+  const waiting = ['pending', 'offline', 'syncing'].includes(view.status.kind);
+  lastError.hidden = !(waiting && view.last_error);
+  lastError.textContent = view.last_error ? `Last error: ${view.last_error}` : '';
   $('unconfigured').hidden = view.configured;
   const pr = $('current-pr');
   pr.textContent = view.current ? view.current.pr : 'No pull request open';
