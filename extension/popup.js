@@ -37,9 +37,11 @@ function clock(totalSeconds) {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 }
 
-/** `1 h 05 min`, `12 min`, `0 min`. */
+/** `1 h 05 min`, `12 min`, `42 s` (under a minute), `0 min`. */
 function total(seconds) {
-  const minutes = Math.floor(Math.max(0, seconds) / 60);
+  const s = Math.floor(Math.max(0, seconds));
+  if (s > 0 && s < 60) return `${s} s`;
+  const minutes = Math.floor(s / 60);
   const h = Math.floor(minutes / 60);
   const m = minutes % 60;
   return h > 0 ? `${h} h ${String(m).padStart(2, '0')} min` : `${m} min`;

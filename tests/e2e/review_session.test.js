@@ -106,6 +106,9 @@ test('configure, review a pull request, close it: the server has the session and
   await waitFor('the popup to say when it last synced', async () =>
     (await popup.locator('#last-synced').textContent()).startsWith('Last synced'));
   await shoot(popup, 'popup-synced');
+  // Today's total includes the review, in seconds while under a minute.
+  const todayText = await popup.locator('#today-total').textContent();
+  assert.match(todayText, /^\d+ s$/, `today's total "${todayText}"`);
   // Sync now: pressed, it starts a sync and then cools down for 5 s, saying why.
   const button = popup.getByRole('button', { name: 'Sync now' });
   assert.equal(await button.isDisabled(), false);
@@ -114,7 +117,7 @@ test('configure, review a pull request, close it: the server has the session and
     (await button.isDisabled()) && (await popup.locator('#sync-now-reason').isVisible()));
   const reason = await popup.locator('#sync-now-reason').textContent();
   assert.match(reason, /^(A sync is running|Just synced; wait a moment \(\d s\))$/);
-  await popup.screenshot({ path: path.join(ARTIFACTS, 'popup-cooldown.png') });
+  await popup.locator('body').screenshot({ path: path.join(ARTIFACTS, 'popup-cooldown.png') });
   await waitFor('Sync now to be enabled again after the cooldown', async () => !(await button.isDisabled()), { timeoutMs: 10000 });
   assert.equal(await popup.locator('#status').textContent(), 'Synced');
 
