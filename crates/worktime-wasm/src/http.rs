@@ -52,9 +52,13 @@ pub fn online() -> bool {
         .unwrap_or(true)
 }
 
-/// Joins `base` (no trailing slash needed) and `path` (starting with `/`).
-pub fn join_url(base: &str, path: &str) -> String {
-    format!("{}{}", base.trim_end_matches('/'), path)
+/// Joins `base` (no trailing slash needed) and `path`. The path must start
+/// with a single `/` and hold no `\\`, so the result can only ever name the
+/// configured server (`base` + `@evil.example` or `//evil.example` would
+/// send the token elsewhere); anything else is `None`.
+pub fn join_url(base: &str, path: &str) -> Option<String> {
+    let safe = path.starts_with('/') && !path.starts_with("//") && !path.contains('\\');
+    safe.then(|| format!("{}{}", base.trim_end_matches('/'), path))
 }
 
 /// Sends `request` to `base` with `token` and waits at most [`TIMEOUT_SECS`].
@@ -91,7 +95,9 @@ pub async fn send(
         init.set_body(&JsValue::from_str(body));
     }
     init.set_headers(&headers);
-    let url = join_url(base, &request.path);
+    let url = join_url(base, &request.path).ok_or_else(|| {
+        HttpError::Build(format!("refused to send to the path {:?}", request.path))
+    })?;
     let req =
         Request::new_with_str_and_init(&url, &init).map_err(|e| HttpError::Build(js_text(&e)))?;
 
@@ -120,4 +126,34 @@ async fn exchange(req: &Request) -> Result<HttpResponse, JsValue> {
         retry_after,
         body: body.as_string().unwrap_or_default(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_join_below_the_configured_server_only() {
+        assert_eq!(
+            join_url("https://wt.example.com/", "/api/v1/me").as_deref(),
+            Some("https://wt.example.com/api/v1/me")
+        );
+        assert_eq!(
+            join_url(
+                "https://wt.example.com/team",
+                "/api/v1/sessions?state=ended"
+            )
+            .as_deref(),
+            Some("https://wt.example.com/team/api/v1/sessions?state=ended")
+        );
+        for bad in [
+            "@evil.example/x",
+            "//evil.example/x",
+            "api/v1/me",
+            "/\\evil.example",
+            "",
+        ] {
+            assert_eq!(join_url("https://wt.example.com", bad), None, "{bad:?}");
+        }
+    }
 }
