@@ -39,4 +39,6 @@ CREATE TABLE sessions (
 
 CREATE INDEX sessions_user_started ON sessions (user_id, started_at, id);
 CREATE INDEX sessions_started ON sessions (started_at, id);
-CREATE INDEX sessions_state_received ON sessions (state, received_at);
+-- Only active sessions are ever searched by silence (the stale-session
+-- closer); a partial index keeps ended ones (most rows) out of it.
+CREATE INDEX sessions_active_received ON sessions (received_at) WHERE state = 'active';

@@ -376,10 +376,10 @@ pub(super) fn close_stale(
 ) -> Result<Vec<SessionRecord>, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let ids = tx
-        .prepare("SELECT id FROM sessions WHERE state = ?1 AND received_at < ?2")?
-        .query_map((state_text(SessionState::Active), silent_since.0), |r| {
-            r.get(0)
-        })?
+        // The literal `'active'` lets the planner use the partial index
+        // `sessions_active_received`.
+        .prepare("SELECT id FROM sessions WHERE state = 'active' AND received_at < ?1")?
+        .query_map([silent_since.0], |r| r.get(0))?
         .collect::<rusqlite::Result<Vec<i64>>>()?;
     let mut closed = Vec::with_capacity(ids.len());
     for id in ids {
