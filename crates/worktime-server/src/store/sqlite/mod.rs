@@ -54,7 +54,7 @@ impl SqliteStore {
             tracing::warn!(%mode, "SQLite refused WAL mode; continuing without it");
         }
         conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
-        tune(&conn)?;
+        tune(&conn, WRITER_CACHE_KIB)?;
         super::migrate::run(&mut conn, now.0)?;
         Ok(SqliteStore {
             writer: Writer::start(conn)?,
@@ -67,17 +67,19 @@ impl SqliteStore {
     }
 }
 
-/// Page cache per connection, in KiB (SQLite's default is 2 MiB; a batch of
+/// Page cache of the writer, in KiB (SQLite's default is 2 MiB; a batch of
 /// 500 upserts touches pages of four B-trees, and re-reading evicted pages
 /// through `read()` was the writer's largest cost in profiles).
-const CACHE_KIB: i64 = 64 * 1024;
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
+/// Page cache of each read connection, in KiB (the memory map serves the rest).
+const READER_CACHE_KIB: i64 = 16 * 1024;
 /// Bytes of the file read through a memory map instead of `read()`.
 const MMAP_BYTES: i64 = 256 * 1024 * 1024;
 
-/// Cache and memory-map settings every connection gets.
-fn tune(conn: &Connection) -> Result<(), StoreError> {
+/// Page cache (KiB) and memory-map settings of a connection.
+fn tune(conn: &Connection, cache_kib: i64) -> Result<(), StoreError> {
     conn.execute_batch(&format!(
-        "PRAGMA cache_size = -{CACHE_KIB}; PRAGMA mmap_size = {MMAP_BYTES};"
+        "PRAGMA cache_size = -{cache_kib}; PRAGMA mmap_size = {MMAP_BYTES};"
     ))?;
     Ok(())
 }
@@ -99,7 +101,7 @@ impl Readers {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        tune(&conn)?;
+        tune(&conn, READER_CACHE_KIB)?;
         Ok(conn)
     }
 
