@@ -146,7 +146,8 @@ fn after_five_transient_failures_an_item_is_parked_with_no_timers() {
     let mut shell = one_item_in_flight();
     park(&mut shell);
     let entry = shell.only_queued();
-    assert_eq!(entry.attempts, MAX_TRANSIENT_FAILURES);
+    assert_eq!(MAX_TRANSIENT_FAILURES, 5);
+    assert_eq!(entry.attempts, 5);
     assert_eq!(entry.parked_since, Some(shell.now));
     assert_eq!(entry.next_attempt_at, None);
     assert_eq!(shell.wake, None, "a parked item sets no timer");
