@@ -77,6 +77,10 @@ chrome.alarms.onAlarm.addListener((alarm) => forward('alarm', (ext) => ext.alarm
 chrome.tabs.onRemoved.addListener((tabId) => forward('tab removal', (ext) => ext.tabRemoved(tabId)));
 chrome.idle.onStateChanged.addListener((state) => forward('idle change', (ext) => ext.idleChanged(state)));
 
+// The network comes and goes; the engine retries at once when it is back.
+self.addEventListener('online', () => forward('online', (ext) => ext.network(true)));
+self.addEventListener('offline', () => forward('offline', (ext) => ext.network(false)));
+
 const OWN_ORIGIN = chrome.runtime.getURL('');
 
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {

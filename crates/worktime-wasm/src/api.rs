@@ -77,6 +77,12 @@ impl Extension {
         Ok(())
     }
 
+    /// The worker's `online` / `offline` events: a hint about the network.
+    pub async fn network(&self, online: bool) -> Result<(), JsValue> {
+        self.shell.input(|now| Input::Network { now, online }).await;
+        Ok(())
+    }
+
     /// A checked message from the content script in tab `tab_id`.
     #[wasm_bindgen(js_name = contentMessage)]
     pub async fn content_message(&self, tab_id: f64, message: JsValue) -> Result<(), JsValue> {

@@ -39,6 +39,8 @@ pub struct Shell {
     /// One input at a time, outputs drained in order.
     turn: tokio::sync::Mutex<()>,
     wake_timer: RefCell<Option<Timeout>>,
+    /// The network hint the engine last heard.
+    online: Cell<bool>,
     /// The engine's answer to the last Sync-now command.
     sync_now_reply: RefCell<Option<SyncNowReply>>,
 }
@@ -59,6 +61,7 @@ impl Shell {
         }
         let quarantined = storage::quarantine_count(&db).await?;
         let open_tabs = host.open_tabs().await;
+        let online = http::online();
         let shell = Rc::new(Shell {
             db,
             host,
@@ -67,6 +70,7 @@ impl Shell {
             quarantined: Cell::new(quarantined),
             turn: tokio::sync::Mutex::new(()),
             wake_timer: RefCell::new(None),
+            online: Cell::new(online),
             sync_now_reply: RefCell::new(None),
         });
         shell.host.ensure_repeating_alarm(FALLBACK_ALARM, 1.0).await;
@@ -78,7 +82,7 @@ impl Shell {
                 stored,
                 open_tabs: open_tabs.into_iter().map(worktime_core::TabId).collect(),
                 has_token,
-                online: http::online(),
+                online,
                 entropy: clock::random_u128(),
                 utc_offset_minutes: clock::utc_offset_minutes(),
             })
@@ -96,7 +100,18 @@ impl Shell {
 
     async fn handle(self: &Rc<Self>, make: Box<dyn FnOnce(UnixMillis) -> Input + '_>) {
         let _turn = self.turn.lock().await;
-        let input = make(clock::now());
+        let now = clock::now();
+        // Report the network hint whenever it changed since the last input:
+        // `online`/`offline` events are not reliably delivered to a worker
+        // (nor to one that was stopped when the network changed).
+        let online = http::online();
+        if online != self.online.replace(online) {
+            self.engine
+                .borrow_mut()
+                .handle(Input::Network { now, online });
+            self.drain().await;
+        }
+        let input = make(now);
         self.engine.borrow_mut().handle(input);
         self.drain().await;
     }
