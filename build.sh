@@ -124,8 +124,7 @@ test_wasm() {
 test_e2e() {
   log "end-to-end: the extension from dist/ in Chromium (tests/e2e)"
   cargo build --locked -p worktime-server
-  # WebSocket for the raw DevTools driver (support/cdp.js) is behind a flag on Node 20.
-  node --experimental-websocket --test tests/e2e/
+  node --test tests/e2e/
 }
 
 run_tests() {
