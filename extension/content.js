@@ -1,7 +1,14 @@
-// content.js — runs on github.com pull-request pages and tells the service
-// worker three things: which path this tab shows, whether the tab is visible,
-// and that the page is going away. It reads nothing of the page's content:
-// only `location.pathname` and `document.visibilityState`.
+// content.js — runs on github.com and, while the tab shows a pull request,
+// tells the service worker three things: which path this tab shows, whether
+// the tab is visible, and that the page is going away. It reads nothing of
+// the page's content: only `location.pathname` and
+// `document.visibilityState`.
+//
+// It is injected on every github.com page, not only on /pull/ URLs, because
+// GitHub navigates without reloading: a review reached by clicking through
+// from the PR list never loads a /pull/ URL, so Chrome would never inject a
+// PR-only script. Off pull requests it stays silent (no message wakes the
+// worker) until a pull-request path appears.
 //
 // The worker derives the pull request from the path (the same rule as
 // `PrRef::from_url_path` in the protocol crate, so there is one rule, in
@@ -15,6 +22,12 @@
   // the pull request it started on. Report only real changes.
   let lastPath = null;
   let lastVisible = null;
+  // Whether this document has told the worker about a pull request; until it
+  // has, paths that are not pull requests are not worth a message.
+  let reported = false;
+  // A loose first look only: the worker applies the real rule
+  // (`PrRef::from_url_path`) to every path it is sent.
+  const LOOKS_LIKE_PR = /^\/[^/]+\/[^/]+\/pull\/[^/]+/;
   let alive = true;
   // Between pagehide and a pageshow from the back/forward cache the page is
   // gone: the visibilitychange to hidden that follows pagehide must not
@@ -50,6 +63,8 @@
     if (!force && path === lastPath && visible === lastVisible) return;
     lastPath = path;
     lastVisible = visible;
+    if (!reported && !LOOKS_LIKE_PR.test(path)) return;
+    reported = true;
     send({ type: 'page-state', path, visible });
   }
 
@@ -71,6 +86,7 @@
   window.addEventListener('pagehide', () => {
     const path = lastPath || location.pathname;
     leaving = true;
+    if (!reported) return;
     lastPath = null;
     lastVisible = null;
     send({ type: 'page-left', path });

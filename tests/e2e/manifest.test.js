@@ -18,9 +18,11 @@ test('permissions are alarms, storage, tabs and idle; the only host is github.co
   assert.equal(source.web_accessible_resources, undefined, 'no extension file is exposed to web pages');
 });
 
-test('the content script runs only on pull-request pages', () => {
+// On every github.com page (GitHub reaches PRs by in-page navigation, which
+// injects nothing), and nowhere else; it stays silent off PRs (navigation.test.js).
+test('the content script runs on github.com only', () => {
   assert.equal(source.content_scripts.length, 1);
-  assert.deepEqual(source.content_scripts[0].matches, ['https://github.com/*/*/pull/*']);
+  assert.deepEqual(source.content_scripts[0].matches, ['https://github.com/*']);
   assert.deepEqual(source.content_scripts[0].js, ['content.js']);
 });
 

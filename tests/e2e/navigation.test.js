@@ -1,6 +1,8 @@
 // GitHub navigates without reloading. The content script follows the URL:
 // moving to /files of the same PR keeps its session, moving to another PR
 // ends the first and starts the second, and leaving pull requests ends it.
+// A PR reached by clicking through from the PR list (never loaded as a
+// /pull/ URL) is timed too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGithub } from './support/github.js';
@@ -53,4 +55,21 @@ test('in-page navigation between pull requests ends and starts sessions', async 
   assert.deepEqual(all.map((s) => s.pr_number).sort(), [50, 51], 'one session per PR, /files and /checks did not start another');
   assert.ok(all.every((s) => s.state === 'ended'));
   await page.close();
+});
+
+test('a pull request reached in-page from the PR list is timed', async () => {
+  const token = server.addUserWithToken('ida', 'desk');
+  const options = await ext.context.newPage();
+  await options.goto(ext.url('options.html'));
+  assert.ok((await askWorker(options, { type: 'save-settings', serverUrl: server.url, token })).ok);
+  const current = async () => (await askWorker(options, { type: 'get-status' })).reply.view.current?.pr ?? null;
+
+  const page = await ext.context.newPage();
+  await page.goto('https://github.com/octo/hello-world/pulls');
+  assert.equal(await current(), null, 'the PR list is not a review');
+  await page.evaluate(() => history.pushState({}, '', '/octo/hello-world/pull/60'));
+  await waitFor('PR 60 to be timed', async () => (await current()) === 'octo/hello-world#60');
+  await page.close();
+  await waitFor('PR 60 ended on the server', async () =>
+    (await server.get('/api/v1/sessions?state=ended', token)).sessions.some((s) => s.pr_number === 60));
 });
