@@ -192,10 +192,11 @@ test('filters and totals match the API’s numbers', async () => {
   const bobSessions = [mk(['octo', 'hello', 3, 2, 20]), mk(['acme', 'web', 10, 4, 35])];
   await putBatch(server, bobToken, bobSessions);
 
-  // Default view: 14 days, everyone's (admin).
+  // Default view: 14 days, everyone's (admin) — bob's sessions included.
   await page.reload();
   await page.locator('#conn[data-state="live"]').waitFor();
   await expectMatchesApi(annToken, { range: '14d' });
+  await page.locator(`#sessions-body tr[data-local-id="${bobSessions[0].local_id}"]`).waitFor();
   assert.equal(await page.locator('#sessions-table thead th.col-user').isVisible(), true, 'admins see the user column');
 
   // 7 days.
@@ -538,7 +539,8 @@ function filterQuery({ range, from, to, repo, user }) {
     q.set('from', new Date(`${localDay(-(days - 1))}T00:00:00`).toISOString());
   }
   if (repo) q.set('repo', repo);
-  if (user) q.set('user', user);
+  // The caller here is an admin: without a picked user the page shows everyone's.
+  q.set('user', user || '*');
   return q;
 }
 

@@ -51,6 +51,9 @@ test('presets run from local midnight with no end; custom ranges end after their
   assert.equal(week.to, null);
   assert.equal(week.repo, 'octo/hello');
   assert.deepEqual(apiQuery(week, { admin: false }), { from: week.from.toISOString(), to: undefined, repo: 'octo/hello', user: undefined });
+  // The server answers with the caller's own sessions unless asked: an admin asks for everyone's.
+  assert.equal(apiQuery(week, { admin: true }).user, '*');
+  assert.equal(apiQuery({ ...week, user: 'bob' }, { admin: true }).user, 'bob');
   const custom = parseFilters({ range: 'custom', from: '2026-11-01', to: '2026-11-03' }, now);
   assert.equal(custom.to.getTime(), new Date(2026, 10, 4).getTime());
   assert.equal(custom.lastDay, '2026-11-03');

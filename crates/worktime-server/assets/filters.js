@@ -60,7 +60,9 @@ export function apiQuery(f, { admin }) {
     from: f.from.toISOString(),
     to: f.to ? f.to.toISOString() : undefined,
     repo: f.repo || undefined,
-    user: admin && f.user ? f.user : undefined,
+    // Without user= the server answers with the caller's own sessions; an
+    // admin's dashboard shows everyone's unless a user is picked.
+    user: admin ? f.user || '*' : undefined,
   };
 }
 

@@ -69,8 +69,9 @@
 //!   of the previous page; `from`/`to`: `started_at` in `[from, to)`, RFC 3339
 //!   or `YYYY-MM-DD` (UTC days; a date as `to` includes that day); `repo`:
 //!   `owner/name`; `user`: a user name (admins: anyone; others: only their
-//!   own, else 403). Without `user`, admins read every user's sessions and
-//!   others their own.
+//!   own, else 403), or `*` for every user's (admins only). Without `user`,
+//!   everyone, admins included, reads their own: the contract's "the
+//!   caller's user's sessions", so an admin's extension counts only its own.
 //!
 //! The server view of a session (GET, events, PUT answer) is the contract's
 //! body plus `user`, `device` (label of the token that wrote the stored

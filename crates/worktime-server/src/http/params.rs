@@ -71,21 +71,26 @@ pub fn repo(text: &str) -> Result<RepoFilter, ApiError> {
     })
 }
 
-/// Whose sessions a request reads: `user=NAME` for admins (any user) or for
-/// the caller's own name; without it, admins read everyone's and others
-/// their own. Returns the user id to filter on, `None` for everyone.
+/// `user=` value with which an admin reads every user's sessions.
+pub const EVERYONE: &str = "*";
+
+/// Whose sessions a request reads. Without `user=` it is the caller's own,
+/// for admins too: the contract's "the caller's user's sessions", so an
+/// admin's extension counts only its own reviews. `user=NAME` reads that
+/// user's (admins: anyone; others: only themselves), and `user=*` every
+/// user's (admins only). Returns the user id to filter on, `None` for everyone.
 pub async fn scope(
     state: &AppState,
     caller: &Caller,
     user: Option<&str>,
 ) -> Result<Option<i64>, ApiError> {
     match user {
-        None if caller.admin => Ok(None),
         None => Ok(Some(caller.user_id)),
         Some(name) if name == caller.user => Ok(Some(caller.user_id)),
         Some(_) if !caller.admin => Err(ApiError::Forbidden(
             "only an admin may read another user's sessions".into(),
         )),
+        Some(EVERYONE) => Ok(None),
         Some(name) => match state.store.find_user(name).await? {
             Some(user) => Ok(Some(user.id)),
             None => Err(ApiError::NotFound(format!("no user named {name:?}"))),

@@ -90,8 +90,12 @@ async fn users_cannot_read_or_overwrite_each_others_sessions() {
     let res = server.get(&bob, "/api/v1/totals?user=alice").await;
     assert_eq!(error_of(res).await.0, 403);
     assert_eq!(server.all_sessions(&bob, "&user=bob").await.len(), 1);
-    // An admin reads everyone's, or one user's.
-    assert_eq!(server.all_sessions(&admin, "").await.len(), 2);
+    // An admin reads its own by default (what its extension counts), everyone's
+    // with user=*, or one user's; user=* is refused to others.
+    assert_eq!(server.all_sessions(&admin, "").await.len(), 0);
+    assert_eq!(server.all_sessions(&admin, "&user=*").await.len(), 2);
+    let res = server.get(&bob, "/api/v1/sessions?user=*").await;
+    assert_eq!(error_of(res).await.0, 403);
     let only_alice = server.all_sessions(&admin, "&user=alice").await;
     assert_eq!(only_alice.len(), 1);
     assert_eq!(only_alice[0]["user"], "alice");
