@@ -12,6 +12,9 @@ pub const SYNC_LEASE: DurationMillis = DurationMillis::from_secs(60);
 pub const SYNC_NOW_COOLDOWN: DurationMillis = DurationMillis::from_secs(5);
 /// Automatic pulls (on popup open) at most this often.
 pub const PULL_INTERVAL: DurationMillis = DurationMillis::from_secs(15 * 60);
+/// How soon an automatic pull goes again after one that did not succeed, so
+/// that opening the popup during an outage does not send a request each time.
+pub const PULL_RETRY_INTERVAL: DurationMillis = DurationMillis::from_secs(60);
 
 /// What the request in flight is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +56,9 @@ pub(crate) struct Coordinator {
     pub(crate) manual_queued: bool,
     pub(crate) cooldown_until: Option<UnixMillis>,
     pub(crate) pull_wanted: bool,
+    /// When the last pull was sent (kept in memory only: a restarted worker
+    /// may pull once more, which is harmless).
+    pub(crate) last_pull_sent: Option<UnixMillis>,
     pub(crate) probe_wanted: bool,
     /// Send once even though the network hint says offline.
     pub(crate) force_once: bool,

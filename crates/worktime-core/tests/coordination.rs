@@ -8,7 +8,7 @@
 mod support;
 
 use support::{Shell, T0, answer, sessions_in, success};
-use worktime_core::coord::{PULL_INTERVAL, SYNC_LEASE, SYNC_NOW_COOLDOWN};
+use worktime_core::coord::{PULL_INTERVAL, PULL_RETRY_INTERVAL, SYNC_LEASE, SYNC_NOW_COOLDOWN};
 use worktime_core::{
     Command, HttpOutcome, Input, Method, PageEvent, Status, StoredState, SyncNowReply, UiEvent,
     UnixMillis,
@@ -184,6 +184,29 @@ fn the_popup_pulls_at_most_every_fifteen_minutes_unless_asked() {
     shell.advance(15 * 60_000);
     shell.command(Command::PopupOpened);
     assert!(is_pull(shell.only_request()));
+}
+
+#[test]
+fn a_failed_pull_is_not_repeated_by_every_popup_opening() {
+    let mut shell = Shell::new();
+    shell.command(Command::PopupOpened);
+    assert!(is_pull(shell.only_request()));
+    shell.respond(HttpOutcome::NetworkError {
+        message: "refused".into(),
+    });
+    shell.advance(10_000);
+    shell.command(Command::PopupOpened);
+    assert!(
+        shell.requests.is_empty(),
+        "pulled again 10 s after a failed pull"
+    );
+    assert_eq!(PULL_RETRY_INTERVAL.0, 60_000);
+    shell.advance(50_000);
+    shell.command(Command::PopupOpened);
+    assert!(
+        is_pull(shell.only_request()),
+        "a minute later the popup pulls again"
+    );
 }
 
 #[test]

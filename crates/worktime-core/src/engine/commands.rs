@@ -52,10 +52,11 @@ impl Engine {
             }
             Command::TokenCleared => self.has_token = false,
             Command::PopupOpened => {
-                let stale = self
-                    .meta
-                    .last_pull
-                    .is_none_or(|t| now.since(t) >= PULL_INTERVAL || t > now);
+                let older_than = |at: Option<UnixMillis>, interval| {
+                    at.is_none_or(|t| now.since(t) >= interval || t > now)
+                };
+                let stale = older_than(self.meta.last_pull, PULL_INTERVAL)
+                    && older_than(self.coord.last_pull_sent, PULL_RETRY_INTERVAL);
                 if stale {
                     self.coord.pull_wanted = true;
                 }

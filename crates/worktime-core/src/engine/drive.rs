@@ -61,6 +61,7 @@ impl Engine {
             ))
         } else if self.coord.pull_wanted && may_send {
             self.coord.pull_wanted = false;
+            self.coord.last_pull_sent = Some(now);
             let midnight = day_start(
                 day_of(now, self.utc_offset_minutes),
                 self.utc_offset_minutes,

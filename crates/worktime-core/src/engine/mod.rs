@@ -3,7 +3,7 @@
 //! request if one may go — and then the outputs are laid out in the
 //! write-ahead order (persist, then send, then events, then the wake-up).
 
-use crate::coord::{Coordinator, Flight, PULL_INTERVAL, SYNC_NOW_COOLDOWN};
+use crate::coord::{Coordinator, Flight, PULL_INTERVAL, PULL_RETRY_INTERVAL, SYNC_NOW_COOLDOWN};
 use crate::failed::FailedList;
 use crate::ids::{RequestId, TabId};
 use crate::input::{Command, Input, PageEvent};
