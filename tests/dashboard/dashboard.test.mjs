@@ -172,10 +172,14 @@ test('filters and totals match the API’s numbers', async () => {
   const bobToken = await createToken(server, 'bob', 'desktop');
   const { ext: annToken } = await signedIn('ann', { admin: true });
   const day = 86_400;
-  const noon = new Date();
-  noon.setHours(12, 0, 0, 0);
-  // 13:00 local today (or a minute ago, if earlier), so nothing lies in the future.
-  const at = Math.min(noon.getTime() + 3600_000, Date.now() - 60_000);
+  // The plan is anchored at 13:00 local YESTERDAY: every session is then in
+  // the past and on the calendar day the plan says, whatever the hour the test
+  // runs (anchored at "now", a run just after midnight moved sessions onto the
+  // day before and the custom-range check found nothing).
+  const anchor = new Date();
+  anchor.setDate(anchor.getDate() - 1);
+  anchor.setHours(13, 0, 0, 0);
+  const at = anchor.getTime();
   const plan = [
     // owner, repo, pr, days ago, active minutes
     ['octo', 'hello', 1, 0, 25],
@@ -217,11 +221,11 @@ test('filters and totals match the API’s numbers', async () => {
   await page.locator('#user').press('Enter');
   await expectMatchesApi(annToken, { range: '30d', repo: 'octo/hello', user: 'bob' });
 
-  // Custom range: exactly the day 3 days ago.
+  // Custom range: exactly the day of the PR-2 session (3 days before the anchor).
   await page.locator('#repo').fill('');
   await page.locator('#user').fill('');
   await page.locator('label[for="range-custom"]').click();
-  const d3 = localDay(-3);
+  const d3 = localDay(-4);
   await page.locator('#from').fill(d3);
   await page.locator('#to').fill(d3);
   await page.locator('#filters button[type="submit"]').click();
