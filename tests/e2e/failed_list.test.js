@@ -6,17 +6,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startGithub } from './support/github.js';
-import { startServer } from './support/server.js';
-import { startFaultProxy } from './support/fault-proxy.mjs';
-import { launchExtension, askWorker } from './support/browser.js';
+import { askWorker } from './support/browser.js';
+import { startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 import { ROOT } from './support/paths.js';
 
 const ARTIFACTS = path.join(ROOT, 'target', 'e2e-artifacts');
 const REFUSAL = { error: { code: 'invalid_field', message: 'pr_number: no such pull request', field: 'pr_number' } };
 
-let github;
+let stack;
 let server;
 let proxy;
 let ext;
@@ -24,19 +22,12 @@ let token;
 
 before(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  github = await startGithub();
-  server = await startServer();
-  proxy = await startFaultProxy({ target: server.url });
+  stack = await startStack({ faultProxy: true });
+  ({ server, proxy, ext } = stack);
   token = server.addUserWithToken('omar', 'desktop');
-  ext = await launchExtension({ githubPort: github.port });
 });
 
-after(async () => {
-  await ext?.close();
-  await proxy?.close();
-  await server?.close();
-  await github?.close();
-});
+after(() => stack?.close());
 
 async function onServer(number, state = 'ended') {
   const page = await server.get(`/api/v1/sessions?state=${state}`, token);

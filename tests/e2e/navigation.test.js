@@ -5,26 +5,20 @@
 // /pull/ URL) is timed too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGithub } from './support/github.js';
-import { startServer } from './support/server.js';
-import { launchExtension, askWorker } from './support/browser.js';
+import { askWorker } from './support/browser.js';
+import { startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
-let github;
+let stack;
 let server;
 let ext;
 
 before(async () => {
-  github = await startGithub();
-  server = await startServer();
-  ext = await launchExtension({ githubPort: github.port });
+  stack = await startStack();
+  ({ server, ext } = stack);
 });
 
-after(async () => {
-  await ext?.close();
-  await server?.close();
-  await github?.close();
-});
+after(() => stack?.close());
 
 test('in-page navigation between pull requests ends and starts sessions', async () => {
   const token = server.addUserWithToken('noa', 'desk');

@@ -7,9 +7,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startGithub } from './support/github.js';
-import { startServer } from './support/server.js';
-import { launchExtension, askWorker } from './support/browser.js';
+import { askWorker } from './support/browser.js';
+import { startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 import { ROOT } from './support/paths.js';
 
@@ -26,24 +25,19 @@ async function shoot(page, name) {
   await page.emulateMedia({ colorScheme: 'light' });
 }
 
-let github;
+let stack;
 let server;
 let ext;
 let token;
 
 before(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  github = await startGithub();
-  server = await startServer();
+  stack = await startStack();
+  ({ server, ext } = stack);
   token = server.addUserWithToken('reviewer', 'e2e-chromium');
-  ext = await launchExtension({ githubPort: github.port });
 });
 
-after(async () => {
-  await ext?.close();
-  await server?.close();
-  await github?.close();
-});
+after(() => stack?.close());
 
 test('configure, review a pull request, close it: the server has the session and the popup says Synced', async () => {
   const { context } = ext;

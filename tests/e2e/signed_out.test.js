@@ -5,30 +5,24 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startGithub } from './support/github.js';
-import { startServer } from './support/server.js';
-import { launchExtension, askWorker } from './support/browser.js';
+import { askWorker } from './support/browser.js';
+import { startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 import { ROOT } from './support/paths.js';
 
 const ARTIFACTS = path.join(ROOT, 'target', 'e2e-artifacts');
 
-let github;
+let stack;
 let server;
 let ext;
 
 before(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  github = await startGithub();
-  server = await startServer();
-  ext = await launchExtension({ githubPort: github.port });
+  stack = await startStack();
+  ({ server, ext } = stack);
 });
 
-after(async () => {
-  await ext?.close();
-  await server?.close();
-  await github?.close();
-});
+after(() => stack?.close());
 
 async function status(page) {
   const answer = await askWorker(page, { type: 'get-status' });

@@ -3,30 +3,21 @@
 // session still reaches the server, once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGithub } from './support/github.js';
-import { startServer } from './support/server.js';
-import { startFaultProxy } from './support/fault-proxy.mjs';
-import { launchExtension, askWorker } from './support/browser.js';
+import { askWorker } from './support/browser.js';
+import { startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
-let github;
+let stack;
 let server;
 let proxy;
 let ext;
 
 before(async () => {
-  github = await startGithub();
-  server = await startServer();
-  proxy = await startFaultProxy({ target: server.url });
-  ext = await launchExtension({ githubPort: github.port });
+  stack = await startStack({ faultProxy: true });
+  ({ server, proxy, ext } = stack);
 });
 
-after(async () => {
-  await ext?.close();
-  await proxy?.close();
-  await server?.close();
-  await github?.close();
-});
+after(() => stack?.close());
 
 test('a hung request times out after 15 s and the retry delivers the session', async () => {
   const token = server.addUserWithToken('ivy', 'tablet');

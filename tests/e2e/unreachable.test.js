@@ -5,34 +5,25 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startGithub } from './support/github.js';
-import { startServer } from './support/server.js';
-import { startFaultProxy } from './support/fault-proxy.mjs';
-import { launchExtension, askWorker } from './support/browser.js';
+import { askWorker } from './support/browser.js';
+import { startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 import { ROOT } from './support/paths.js';
 
 const ARTIFACTS = path.join(ROOT, 'target', 'e2e-artifacts');
 
-let github;
+let stack;
 let server;
 let proxy;
 let ext;
 
 before(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  github = await startGithub();
-  server = await startServer();
-  proxy = await startFaultProxy({ target: server.url });
-  ext = await launchExtension({ githubPort: github.port });
+  stack = await startStack({ faultProxy: true });
+  ({ server, proxy, ext } = stack);
 });
 
-after(async () => {
-  await ext?.close();
-  await proxy?.close();
-  await server?.close();
-  await github?.close();
-});
+after(() => stack?.close());
 
 test('a session waits with its reason while the server is unreachable and is delivered when it is back', async () => {
   const token = server.addUserWithToken('sam', 'notebook');

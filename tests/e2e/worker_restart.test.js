@@ -3,26 +3,20 @@
 // the tab wakes the worker, which restarts from storage.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGithub } from './support/github.js';
-import { startServer } from './support/server.js';
-import { launchExtension, askWorker } from './support/browser.js';
+import { askWorker } from './support/browser.js';
+import { startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
-let github;
+let stack;
 let server;
 let ext;
 
 before(async () => {
-  github = await startGithub();
-  server = await startServer();
-  ext = await launchExtension({ githubPort: github.port });
+  stack = await startStack();
+  ({ server, ext } = stack);
 });
 
-after(async () => {
-  await ext?.close();
-  await server?.close();
-  await github?.close();
-});
+after(() => stack?.close());
 
 test('a review survives the worker being stopped mid-session and ends on the server', async () => {
   const token = server.addUserWithToken('kai', 'work-laptop');
