@@ -164,10 +164,7 @@ impl Db {
 
     /// Every `(key, value)` in `store`, in key order, undecoded.
     pub async fn read_all(&self, store: &str) -> Result<Vec<(String, JsValue)>, StorageError> {
-        let read_error = |e: rexie::Error| StorageError::Read {
-            store: store.to_owned(),
-            reason: e.to_string(),
-        };
+        let read_error = read_error(store);
         let tx = self
             .rexie
             .transaction(&[store], TransactionMode::ReadOnly)
@@ -187,10 +184,7 @@ impl Db {
 
     /// The value under `key` in `store`, undecoded.
     pub async fn get(&self, store: &str, key: &str) -> Result<Option<JsValue>, StorageError> {
-        let read_error = |e: rexie::Error| StorageError::Read {
-            store: store.to_owned(),
-            reason: e.to_string(),
-        };
+        let read_error = read_error(store);
         let tx = self
             .rexie
             .transaction(&[store], TransactionMode::ReadOnly)
@@ -207,10 +201,7 @@ impl Db {
 
     /// Number of records in `store`.
     pub async fn count(&self, store: &str) -> Result<u32, StorageError> {
-        let read_error = |e: rexie::Error| StorageError::Read {
-            store: store.to_owned(),
-            reason: e.to_string(),
-        };
+        let read_error = read_error(store);
         let tx = self
             .rexie
             .transaction(&[store], TransactionMode::ReadOnly)
@@ -285,5 +276,13 @@ fn idb_detail(e: &rexie::Error) -> String {
     match e {
         rexie::Error::IdbError(inner) => inner.to_string(),
         other => other.to_string(),
+    }
+}
+
+/// Turns a rexie failure while reading `store` into the typed error.
+fn read_error(store: &str) -> impl Fn(rexie::Error) -> StorageError + Copy + '_ {
+    move |e| StorageError::Read {
+        store: store.to_owned(),
+        reason: e.to_string(),
     }
 }

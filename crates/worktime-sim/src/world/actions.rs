@@ -74,12 +74,7 @@ impl World {
                         visible,
                     },
                 );
-                let event = if visible {
-                    PageEvent::Visible
-                } else {
-                    PageEvent::Hidden
-                };
-                let input = self.page_input(tab, pr, event);
+                let input = self.page_input(tab, pr, shown(visible));
                 self.deliver_pages(vec![input]);
             }
             480..=599 => {
@@ -93,12 +88,7 @@ impl World {
                     t.visible = !t.visible;
                     let (visible, pr) = (t.visible, t.pr.clone());
                     if let Some(pr) = pr {
-                        let event = if visible {
-                            PageEvent::Visible
-                        } else {
-                            PageEvent::Hidden
-                        };
-                        inputs.push(self.page_input(tab, pr, event));
+                        inputs.push(self.page_input(tab, pr, shown(visible)));
                     }
                 }
                 self.deliver_pages(inputs);
@@ -127,12 +117,7 @@ impl World {
                     inputs.push(self.page_input(tab, old, PageEvent::Closed));
                 }
                 if let Some(pr) = new_pr {
-                    let event = if visible {
-                        PageEvent::Visible
-                    } else {
-                        PageEvent::Hidden
-                    };
-                    inputs.push(self.page_input(tab, pr, event));
+                    inputs.push(self.page_input(tab, pr, shown(visible)));
                 }
                 self.deliver_pages(inputs);
             }
@@ -247,5 +232,14 @@ impl World {
         }
         // Every input carries the clock; the next one shows the jump.
         self.input(Input::TimerDue { now: self.now() });
+    }
+}
+
+/// The page event a content script reports for a tab that is (or is not) visible.
+fn shown(visible: bool) -> PageEvent {
+    if visible {
+        PageEvent::Visible
+    } else {
+        PageEvent::Hidden
     }
 }
