@@ -156,6 +156,11 @@ function render(next) {
   const q = $('quarantined');
   q.hidden = view.quarantined === 0;
   q.textContent = `${view.quarantined} stored ${view.quarantined === 1 ? 'record' : 'records'} could not be read and ${view.quarantined === 1 ? 'was' : 'were'} set aside.`;
+  const storage = $('storage-error');
+  storage.hidden = !view.storage_error;
+  storage.textContent = view.storage_error
+    ? `This browser refuses to save WorkTime Sync's data (${view.storage_error}). Changes are kept in memory and saved as soon as storage works again; closing the browser now may lose them.`
+    : '';
   renderFailed();
   tick();
 }

@@ -4,6 +4,7 @@
 //! and delegates. The glue (`extension/background.js`) calls [`api::Extension`].
 
 pub mod api;
+pub mod backlog;
 pub mod clock;
 pub mod connection;
 pub mod db;

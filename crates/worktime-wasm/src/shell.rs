@@ -3,6 +3,7 @@
 //! write-ahead), send (in the background, its outcome fed back), wake-ups,
 //! status. One input is handled at a time; a fetch never holds that turn.
 
+use crate::backlog::WriteBacklog;
 use crate::db::{DB_NAME, Db};
 use crate::error::{HttpError, SettingsError, ShellError, StorageError};
 use crate::host::Host;
@@ -26,7 +27,8 @@ pub const WAKE_ALARM: &str = "worktime-wake";
 /// (Chrome clamps packed extensions' alarms to 30 s).
 pub const NEAR_WAKE_MS: i64 = 30_000;
 
-/// How often a failed write batch is tried before giving up on it.
+/// How often a write batch is tried at once before it is kept in the
+/// backlog for the next input.
 const PERSIST_TRIES: u32 = 3;
 
 /// The shell's state; shared by the event handlers and background sends.
@@ -36,6 +38,8 @@ pub struct Shell {
     engine: RefCell<Engine>,
     settings: RefCell<Option<Settings>>,
     quarantined: Cell<u32>,
+    /// Writes IndexedDB refused, retried in front of the next batch.
+    backlog: RefCell<WriteBacklog>,
     /// One input at a time, outputs drained in order.
     turn: tokio::sync::Mutex<()>,
     wake_timer: RefCell<Option<Timeout>>,
@@ -68,6 +72,7 @@ impl Shell {
             engine: RefCell::new(Engine::new()),
             settings: RefCell::new(settings),
             quarantined: Cell::new(quarantined),
+            backlog: RefCell::new(WriteBacklog::default()),
             turn: tokio::sync::Mutex::new(()),
             wake_timer: RefCell::new(None),
             online: Cell::new(online),
@@ -104,6 +109,12 @@ impl Shell {
         // Report the network hint whenever it changed since the last input:
         // `online`/`offline` events are not reliably delivered to a worker
         // (nor to one that was stopped when the network changed).
+        // Storage failed before: try the refused writes again now, whether
+        // or not this input writes anything (the fallback alarm brings one
+        // every minute).
+        if self.backlog.borrow().is_waiting() {
+            self.persist(&[]).await;
+        }
         let online = http::online();
         if online != self.online.replace(online) {
             self.engine
@@ -148,29 +159,61 @@ impl Shell {
                         *self.sync_now_reply.borrow_mut() = Some(reply);
                     }
                 }
-                Output::StatusChanged { view } => {
-                    let badge = view::badge(&view);
-                    self.host.set_badge(&badge.text, badge.color).await;
-                    let popup = self.popup_view_of(&view, clock::now());
-                    if let Ok(js) = storage::to_js(&popup, "view") {
-                        self.host.broadcast(&js).await;
-                    }
-                }
+                Output::StatusChanged { view } => self.publish(&view).await,
             }
         }
     }
 
+    /// Shows `view` on the badge and in any open popup.
+    async fn publish(&self, view: &worktime_core::status::SyncView) {
+        let popup = self.popup_view_of(view, clock::now());
+        let badge = if popup.storage_error.is_some() {
+            view::storage_error_badge()
+        } else {
+            view::badge(view)
+        };
+        self.host.set_badge(&badge.text, badge.color).await;
+        if let Ok(js) = storage::to_js(&popup, "view") {
+            self.host.broadcast(&js).await;
+        }
+    }
+
+    /// Commits `writes` in one transaction, behind any writes refused
+    /// before. When IndexedDB refuses it every time, the batch waits in the
+    /// backlog for the next input and the popup says storage is failing;
+    /// the engine goes on (a send of what it holds in memory is safe: the
+    /// server merges, and the backlog brings the disk level again).
     async fn persist(&self, writes: &[worktime_core::store::Write]) {
+        let batch = self.backlog.borrow().batch_with(writes);
         let mut last = None;
         for _ in 0..PERSIST_TRIES {
-            match storage::persist(&self.db, writes).await {
-                Ok(()) => return,
+            match storage::persist(&self.db, &batch).await {
+                Ok(()) => {
+                    let recovered = self.backlog.borrow_mut().committed();
+                    if recovered {
+                        log::warn("storage works again: the writes it refused are committed");
+                        self.publish_now().await;
+                    }
+                    return;
+                }
                 Err(e) => last = Some(e),
             }
         }
         if let Some(e) = last {
-            log::error(&format!("{e}"));
+            log::error(&format!(
+                "{e}; kept in memory and tried again with the next change"
+            ));
+            let first = self.backlog.borrow().error().is_none();
+            self.backlog.borrow_mut().refused(batch, e.to_string());
+            if first {
+                self.publish_now().await;
+            }
         }
+    }
+
+    async fn publish_now(&self) {
+        let view = self.engine.borrow().view(clock::now());
+        self.publish(&view).await;
     }
 
     /// Sends one request to the configured server. `None` when no server is
@@ -216,6 +259,7 @@ impl Shell {
             view,
             self.settings.borrow().is_some(),
             self.quarantined.get(),
+            self.backlog.borrow().error().map(str::to_owned),
             now,
         )
     }

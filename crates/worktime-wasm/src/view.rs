@@ -71,6 +71,15 @@ pub fn badge(view: &SyncView) -> Badge {
     }
 }
 
+/// The badge while IndexedDB refuses writes: the user should know before
+/// they close the browser.
+pub fn storage_error_badge() -> Badge {
+    Badge {
+        text: "!".into(),
+        color: "#cf222e",
+    }
+}
+
 /// Whether the "Sync now" button is enabled, and if not, why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SyncNowGate {
@@ -163,6 +172,8 @@ pub struct PopupView {
     pub failed_dropped: u64,
     /// Stored records set aside because they could not be read.
     pub quarantined: u32,
+    /// Why IndexedDB refuses writes, while changes wait in memory.
+    pub storage_error: Option<String>,
 }
 
 /// Builds the popup's view.
@@ -170,6 +181,7 @@ pub fn popup_view(
     view: &SyncView,
     configured: bool,
     quarantined: u32,
+    storage_error: Option<String>,
     now: UnixMillis,
 ) -> PopupView {
     PopupView {
@@ -198,6 +210,7 @@ pub fn popup_view(
             .collect(),
         failed_dropped: view.evictions,
         quarantined,
+        storage_error,
     }
 }
 
@@ -305,7 +318,7 @@ mod tests {
             active_seconds: 5,
             running: true,
         });
-        let popup = popup_view(&v, true, 0, NOW);
+        let popup = popup_view(&v, true, 0, None, NOW);
         let current = popup.current.unwrap();
         assert_eq!(current.pr, "octo/hello#7");
         assert_eq!(current.counting_since, Some(NOW.0));
@@ -313,7 +326,10 @@ mod tests {
             c.running = false;
         }
         assert_eq!(
-            popup_view(&v, true, 0, NOW).current.unwrap().counting_since,
+            popup_view(&v, true, 0, None, NOW)
+                .current
+                .unwrap()
+                .counting_since,
             None
         );
     }
