@@ -40,20 +40,60 @@
     return Math.round((performance.timeOrigin + performance.now()) * 1000);
   }
 
+  // The worker answers a report only once it is stored. A worker stopped
+  // while it handled one (MV3 stops idle workers at any moment) never
+  // answers, and the report is lost unless it is sent again; the same `seq`
+  // makes a resend of a report that did land change nothing. Only the latest
+  // report is resent: a newer one carries the whole state of the tab.
+  const RESEND_AFTER_MS = [250, 1000, 3000, 10000];
+  let unanswered = null;
+
   function send(message) {
     if (!alive) return;
     message.seq = seq();
+    deliver({ message, tries: 0, timer: null });
+  }
+
+  function deliver(attempt) {
+    if (unanswered && unanswered !== attempt) clearTimeout(unanswered.timer);
+    unanswered = attempt;
+    let answer;
     try {
-      chrome.runtime.sendMessage(message).catch(() => {
-        // The worker answered with an error or was restarting; the next
-        // report carries the full state again, so nothing is lost.
-      });
+      answer = chrome.runtime.sendMessage(attempt.message);
     } catch (_) {
       // "Extension context invalidated": the extension was reloaded or
       // removed. This copy of the script is orphaned; go quiet.
       alive = false;
+      unanswered = null;
       clearInterval(poll);
+      return;
     }
+    answer.then(
+      (reply) => {
+        // A refused message stays refused; resending cannot help.
+        const refused = reply && reply.ok === false && reply.error && reply.error.name === 'MessageError';
+        if (reply && (reply.ok || refused)) {
+          if (unanswered === attempt) unanswered = null;
+        } else {
+          resendLater(attempt);
+        }
+      },
+      () => resendLater(attempt),
+    );
+  }
+
+  function resendLater(attempt) {
+    if (unanswered !== attempt || !alive) return; // a newer report took over
+    const delay = RESEND_AFTER_MS[attempt.tries];
+    if (delay === undefined) {
+      // The worker stays unreachable; the next report carries the full state.
+      unanswered = null;
+      return;
+    }
+    attempt.tries += 1;
+    attempt.timer = setTimeout(() => {
+      if (unanswered === attempt && alive) deliver(attempt);
+    }, delay);
   }
 
   function report(force) {
