@@ -48,6 +48,8 @@ test('forwards untouched when no fault is set and records the request', async ()
     assert.deepEqual(res.body.results.map((r) => r.status), ['ok']);
     assert.equal(proxy.requests.length, 1);
     assert.equal(proxy.requests[0].path, '/api/v1/sessions/batch');
+    assert.deepEqual(JSON.parse(proxy.requests[0].body), { sessions: [{ local_id: 'a1' }] }, 'the body sent is recorded');
+    assert.equal('authorization' in proxy.requests[0], false);
   } finally {
     await proxy.close();
   }
@@ -126,6 +128,27 @@ test('drop and hang fail the request without reaching the server', async () => {
     proxy.heal();
     await assert.rejects(hanging);
     assert.equal(applied.length, before);
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('apply-then-hang applies the batch upstream and holds the answer until heal', async () => {
+  const proxy = await startFaultProxy({ target: upstreamUrl });
+  try {
+    proxy.inject({ kind: 'apply-then-hang' }, { times: 1 });
+    let settled = false;
+    const hanging = post(proxy.url, ['g1']).finally(() => { settled = true; });
+    const deadline = Date.now() + 2000;
+    while (!applied.includes('g1')) {
+      assert.ok(Date.now() < deadline, 'the batch never reached the upstream');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(settled, false, 'the client is still waiting for the answer');
+    assert.equal(proxy.requests.at(-1).fault, 'apply-then-hang');
+    proxy.heal();
+    await assert.rejects(hanging);
   } finally {
     await proxy.close();
   }

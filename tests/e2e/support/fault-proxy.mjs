@@ -18,6 +18,7 @@ import http from 'node:http';
  *   | { kind: 'hang' }
  *   | { kind: 'drop' }
  *   | { kind: 'apply-then-drop' }
+ *   | { kind: 'apply-then-hang' }
  * )} Fault
  */
 
@@ -36,6 +37,8 @@ export async function startFaultProxy({ target }) {
       method: req.method,
       path: req.url,
       origin: req.headers.origin ?? null,
+      // What the client sent (JSON text; never headers, so never the token).
+      body: body.length > 0 ? body.toString('utf8') : null,
       fault: null,
       status: null,
     };
@@ -91,6 +94,13 @@ export async function startFaultProxy({ target }) {
     }
     record.status = answer.status;
 
+    if (fault?.kind === 'apply-then-hang') {
+      // The server has applied the request; its answer is held (until heal()
+      // or the client goes away), so the request stays in flight.
+      hung.add(res);
+      res.on('close', () => hung.delete(res));
+      return;
+    }
     if (fault?.kind === 'apply-then-drop') {
       // The server has applied the request; the client never learns it.
       req.socket.destroy();
@@ -119,7 +129,8 @@ export async function startFaultProxy({ target }) {
 
   return {
     url: `http://127.0.0.1:${port}`,
-    /** Every request seen, in order (never the Authorization header). */
+    /** Every request seen, in order: `{ at, method, path, origin, body,
+     * fault, status }` (never the Authorization header). */
     requests,
     /**
      * Adds a fault for the next `times` matching requests (default: every
