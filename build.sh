@@ -156,11 +156,26 @@ bench_server() {
   cargo bench --locked -p worktime-server --bench batch_upsert
 }
 
+# Every benchmark in one table, and as JSON in target/bench.json
+# (tests/bench/bench.mjs): the built extension in Chromium against the
+# release server and the fault proxy, then the server's batch bench.
+# Figures, not pass/fail: exits non-zero only when a measurement failed.
+# WORKTIME_DIST=<dir> measures that build instead of (re)building dist/.
+bench_all() {
+  setup
+  [ -n "${WORKTIME_DIST:-}" ] || build_extension
+  log "building worktime-server (release)"
+  cargo build --locked --release -p worktime-server
+  node tests/bench/bench.mjs "$@"
+}
+
 run_bench() {
   local what=${1:-}
   case "$what" in
     server) bench_server ;;
-    *) die "usage: ./build.sh bench server" ;;
+    -h|--help) node tests/bench/bench.mjs --help ;;
+    ""|--*) bench_all "$@" ;;
+    *) die "usage: ./build.sh bench [server] [--quick] [--idle-seconds N] (./build.sh bench --help)" ;;
   esac
 }
 
@@ -184,6 +199,7 @@ usage: ./build.sh <command>
   build   build the loadable extension into dist/ (wasm in release mode, bound and shrunk)
   demo [--keep]  start the server, drive the real extension through two reviews, show them on the dashboard
   test    every test: fmt, clippy, native Rust tests, wasm tests in Chromium, end-to-end
+  bench [--quick] [--idle-seconds N]   every benchmark in one table (and target/bench.json); --help for options
   bench server   batch-upsert throughput of the server (sessions/s, 1 and 8 clients)
   sim [--seeds N] [--steps M]   the engine's fault simulator over N seeds (release mode)
 USAGE
