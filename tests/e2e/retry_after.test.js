@@ -42,6 +42,14 @@ test('429 with Retry-After: 5 holds every request for 5 s, then the session is d
   const limited = await waitFor('the 429', () => proxy.requests.find((r) => r.fault === 'retry-after'));
   assert.equal(limited.method, 'PUT');
   assert.equal(JSON.parse(limited.body).state, 'ended');
+  // Meanwhile the worker says what waits and when it goes (asking it sends
+  // nothing: today's totals were pulled a moment ago).
+  const waiting = await waitFor('the worker to show 1 pending with the next retry', async () => {
+    const { view } = (await askWorker(options, { type: 'get-status' })).reply;
+    return view.status.line === '1 pending' && view.next_retry_at != null && view;
+  });
+  const retryIn = waiting.next_retry_at - limited.at;
+  assert.ok(retryIn >= RETRY_AFTER_S * 1000 && retryIn < (RETRY_AFTER_S + 2) * 1000, `next retry ${retryIn} ms after the 429`);
 
   const ended = await waitFor('the ended session on the server', () => onServer('ended'), {
     timeoutMs: (RETRY_AFTER_S + 10) * 1000,
