@@ -1,6 +1,8 @@
-// backlog.js — 1,000 sessions end while the server answers 503; how long
-// until all are durable in IndexedDB, then how long and how many requests
-// until the backlog has drained once the server is back.
+// backlog.js — 1,000 sessions end while the server is down (the fault
+// proxy answers 503, or drops every connection: a network error, as for an
+// unreachable server); how long until all are durable in IndexedDB, then
+// how long and how many requests until the backlog has drained once the
+// server is back.
 //
 // Enqueue: one github.com tab navigates in-page (history.pushState, as
 // GitHub's Turbo does) through PRs 1..n of bench/backlog and then closes;
@@ -19,23 +21,36 @@
 import { askWorker } from '../e2e/support/browser.js';
 import { waitFor } from '../e2e/support/wait.js';
 
-const REPO = 'backlog';
+/** How the server is down: the proxy's fault, and how a refused request shows in its log. */
+export const OUTAGES = {
+  503: { fault: { kind: 'status', status: 503 }, refused: (r) => r.status === 503, words: 'answers 503' },
+  unreachable: { fault: { kind: 'drop' }, refused: (r) => r.fault === 'drop', words: 'drops every connection (a network error)' },
+};
 
-/** Runs enqueue then drain. `options` is an open extension page. */
-export async function measureBacklog({ ext, proxy, server, token, events, options, count }) {
-  const mine = (s) => s.repo_owner === 'bench' && s.repo_name === REPO;
-  proxy.inject({ kind: 'status', status: 503 }, { path: '/api/v1/' });
+/** Runs enqueue then drain on PRs of bench/`repo`. `options` is an open
+ * extension page. The proxy is healed however it ends. */
+export async function measureBacklog(args) {
+  try {
+    return await enqueueThenDrain(args);
+  } finally {
+    args.proxy.heal();
+  }
+}
+
+async function enqueueThenDrain({ ext, proxy, server, token, events, options, count, outage, repo }) {
+  const mine = (s) => s.repo_owner === 'bench' && s.repo_name === repo;
+  proxy.inject(outage.fault, { path: '/api/v1/' });
   const outageFrom = Date.now();
 
   const tab = await ext.context.newPage();
-  await tab.goto(`https://github.com/bench/${REPO}/pull/1`);
-  await waitFor('the first backlog session to be sent and refused (503)', () =>
-    proxy.seenSince(outageFrom).some((r) => r.status === 503 && r.path.startsWith('/api/v1/sessions')),
+  await tab.goto(`https://github.com/bench/${repo}/pull/1`);
+  await waitFor('the first backlog session to be sent and refused', () =>
+    proxy.seenSince(outageFrom).some((r) => outage.refused(r) && r.path.startsWith('/api/v1/sessions')),
   { timeoutMs: 20000, intervalMs: 10 });
 
-  const watch = options.evaluate(watchQueue, { repo: REPO, count, timeoutMs: 120000 });
+  const watch = options.evaluate(watchQueue, { repo, count, timeoutMs: 120000 });
   const startedAt = Date.now();
-  const drivenAt = await tab.evaluate(navigate, { repo: REPO, count });
+  const drivenAt = await tab.evaluate(navigate, { repo, count });
   await tab.close();
   const durable = await watch;
   if (durable.error) throw new Error(`enqueue: ${durable.error}`);
@@ -67,7 +82,7 @@ export async function measureBacklog({ ext, proxy, server, token, events, option
   }, { timeoutMs: 60000, intervalMs: 100 });
   const requests = proxy.seenSince(drainFrom, { preflights: true }).filter((r) => r.at <= drainFrom + drainMs + 5);
   const pushes = requests.filter((r) => r.method !== 'OPTIONS' && r.path.startsWith('/api/v1/sessions') && r.method !== 'GET');
-  const totals = await server.get(`/api/v1/totals?group=repo&repo=bench/${REPO}`, token);
+  const totals = await server.get(`/api/v1/totals?group=repo&repo=bench/${repo}`, token);
   const onServer = totals.rows.reduce((n, row) => n + row.sessions, 0);
   if (onServer !== count) throw new Error(`drain: the server holds ${onServer} backlog sessions, not ${count}`);
   return {
