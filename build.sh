@@ -78,6 +78,8 @@ build_extension() {
   node_modules/.bin/wasm-opt -Oz "$tmp/worktime_wasm_bg.wasm" -o "$tmp/worktime_wasm_bg.wasm"
   cp manifest.json "$tmp/"
   cp -R extension/. "$tmp/"
+  # Test-only settings (tests/e2e/support/test-hooks.js) never ship.
+  rm -f "$tmp/test-hooks.json"
   chmod 755 "$tmp"
   rm -rf dist
   mv "$tmp" dist

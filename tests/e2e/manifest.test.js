@@ -60,3 +60,10 @@ test('dist/ holds the manifest and every file it names, plus the bound wasm', ()
   const wasm = fs.readFileSync(path.join(DIST, 'worktime_wasm_bg.wasm'));
   assert.ok(WebAssembly.validate(wasm), 'the wasm module validates');
 });
+
+// test-hooks.json (e.g. a shorter fallback alarm) is for end-to-end tests'
+// own copies of dist/ only; the build never ships it (build.sh removes it).
+test('dist/ ships no test-hooks.json', () => {
+  assert.equal(fs.existsSync(path.join(DIST, 'test-hooks.json')), false, 'dist/test-hooks.json must not exist');
+  assert.equal(fs.existsSync(path.join(ROOT, 'extension', 'test-hooks.json')), false, 'extension/test-hooks.json would be copied');
+});

@@ -8,15 +8,16 @@ import { CHROMIUM, DIST } from './paths.js';
 import { waitFor } from './wait.js';
 
 /**
- * Launches Chromium with dist/ and `githubPort` serving github.com. Returns
+ * Launches Chromium with dist/ (or the unpacked extension in `dist`, e.g. a
+ * copy with test-hooks.json) and `githubPort` serving github.com. Returns
  * `{ context, worker, extensionId, url(page), consoleErrors, extensionConsole(),
  * close() }`; `consoleErrors` collects errors the service worker logs while
  * Playwright is attached, and `extensionConsole()` every console line the
  * extension's scripts wrote since launch, its very first start included.
  */
-export async function launchExtension({ githubPort }) {
-  if (!fs.existsSync(path.join(DIST, 'manifest.json'))) {
-    throw new Error(`${DIST} has no manifest.json: run ./build.sh build first`);
+export async function launchExtension({ githubPort, dist = DIST }) {
+  if (!fs.existsSync(path.join(dist, 'manifest.json'))) {
+    throw new Error(`${dist} has no manifest.json: run ./build.sh build first`);
   }
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'wt-chromium-'));
   const args = [
@@ -26,8 +27,8 @@ export async function launchExtension({ githubPort }) {
     '--disable-component-update',
     '--disable-sync',
     '--no-first-run',
-    `--disable-extensions-except=${DIST}`,
-    `--load-extension=${DIST}`,
+    `--disable-extensions-except=${dist}`,
+    `--load-extension=${dist}`,
     '--ignore-certificate-errors',
     // Chromium writes every console message (the worker's first start
     // included, before Playwright attaches) to <profile>/chrome_debug.log.

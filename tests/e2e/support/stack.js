@@ -9,9 +9,10 @@ import { startFaultProxy } from './fault-proxy.mjs';
 
 /**
  * Starts the stack. Returns `{ github, server, proxy, ext, close() }`;
- * `proxy` is null unless `faultProxy` is set.
+ * `proxy` is null unless `faultProxy` is set. `dist` loads another unpacked
+ * extension than dist/ (see `distWithTestHooks`).
  */
-export async function startStack({ faultProxy = false } = {}) {
+export async function startStack({ faultProxy = false, dist } = {}) {
   const started = [];
   const track = (part) => {
     started.push(part);
@@ -21,7 +22,7 @@ export async function startStack({ faultProxy = false } = {}) {
     const github = track(await startGithub());
     const server = track(await startServer());
     const proxy = faultProxy ? track(await startFaultProxy({ target: server.url })) : null;
-    const ext = track(await launchExtension({ githubPort: github.port }));
+    const ext = track(await launchExtension({ githubPort: github.port, dist }));
     return { github, server, proxy, ext, close: () => closeAll(started) };
   } catch (err) {
     await closeAll(started);
