@@ -26,7 +26,7 @@ fn js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
 }
 
 fn decode<T: serde::de::DeserializeOwned>(value: JsValue) -> Result<T, JsValue> {
-    serde_wasm_bindgen::from_value(value).map_err(|e| ShellError::Message(e.to_string()).into())
+    crate::json::from_js(&value).map_err(|e| ShellError::Message(e).into())
 }
 
 #[wasm_bindgen]

@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod host;
 pub mod http;
+pub mod json;
 pub mod log;
 pub mod messages;
 pub mod settings;

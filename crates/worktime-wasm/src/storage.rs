@@ -4,6 +4,7 @@
 
 use crate::db::{Db, RawWrite, stores};
 use crate::error::StorageError;
+use crate::json;
 use crate::settings::Settings;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -17,12 +18,10 @@ const SETTINGS_KEY: &str = "server";
 /// Converts a value to a plain JS object (numbers, strings, arrays, objects:
 /// what IndexedDB's structured clone keeps exactly).
 pub fn to_js<T: Serialize>(value: &T, store: &str) -> Result<JsValue, StorageError> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| StorageError::Encode {
-            store: store.to_owned(),
-            reason: e.to_string(),
-        })
+    json::to_js(value).map_err(|reason| StorageError::Encode {
+        store: store.to_owned(),
+        reason,
+    })
 }
 
 /// Converts one engine write into a raw IndexedDB write.
@@ -118,10 +117,9 @@ async fn load_keyed<T: DeserializeOwned>(
     let name = store.as_str();
     let mut out = Vec::new();
     for (key, raw) in db.read_all(name).await? {
-        match serde_wasm_bindgen::from_value::<T>(raw.clone()) {
+        match json::from_js::<T>(&raw) {
             Ok(value) => out.push((key, value)),
-            Err(e) => {
-                let reason = e.to_string();
+            Err(reason) => {
                 db.quarantine(name, &key, &raw, &reason, now.0).await?;
                 quarantined.push(Quarantined {
                     store: name.to_owned(),
@@ -145,10 +143,10 @@ pub async fn load_settings(db: &Db, now: UnixMillis) -> Result<Option<Settings>,
     let Some(raw) = db.get(stores::SETTINGS, SETTINGS_KEY).await? else {
         return Ok(None);
     };
-    match serde_wasm_bindgen::from_value::<Settings>(raw.clone()) {
+    match json::from_js::<Settings>(&raw) {
         Ok(settings) => Ok(Some(settings)),
-        Err(e) => {
-            db.quarantine(stores::SETTINGS, SETTINGS_KEY, &raw, &e.to_string(), now.0)
+        Err(reason) => {
+            db.quarantine(stores::SETTINGS, SETTINGS_KEY, &raw, &reason, now.0)
                 .await?;
             Ok(None)
         }

@@ -81,6 +81,102 @@ async fn data_written_at_version_1_is_intact_after_opening_at_the_current_versio
     Db::delete(&name).await.unwrap();
 }
 
+/// Records exactly as the build that stored them through serde-wasm-bindgen
+/// wrote them (plain objects, `null` for none), before records went through
+/// JSON: they must still load, at version 1 and after the upgrade.
+#[wasm_bindgen_test]
+async fn records_stored_by_the_serde_wasm_bindgen_build_still_load() {
+    let name = fresh_name("old-encoding");
+    let session = r#"{"local_id":"s-1","repo_owner":"octo","repo_name":"hello","pr_number":7,
+        "started_at":"2026-11-21T09:30:00.250Z","ended_at":null,"active_seconds":12,
+        "state":"active","updated_at":"2026-11-21T09:30:12.250Z"}"#;
+    let v1 = Db::open_at(&name, 1).await.unwrap();
+    v1.write(&[
+        put(
+            stores::SESSIONS,
+            "s-1",
+            obj(&format!(
+                r#"{{"session":{session},"active_ms":12000,
+                "tabs":[{{"tab":17,"visible":true,"seq":1795300000250000}}],
+                "last_checkpoint":1795300212250,"last_queued_at":1795300200250}}"#
+            )),
+        ),
+        put(
+            stores::QUEUE,
+            "s-1",
+            obj(&format!(
+                r#"{{"session":{session},"priority":"started","order":3,"revision":2,
+                "attempts":1,"next_attempt_at":1795300213250,"parked_since":null,
+                "last_error":"server answered 503"}}"#
+            )),
+        ),
+        put(
+            stores::FAILED,
+            "s-0",
+            obj(&format!(
+                r#"{{"session":{},"reason":"pr_number: bad","code":"invalid",
+                "attempts":1,"failed_at":1795300100000,"order":1}}"#,
+                session
+                    .replace("s-1", "s-0")
+                    .replace(r#""active""#, r#""ended""#)
+            )),
+        ),
+        put(
+            stores::META,
+            SyncMeta::KEY,
+            obj(
+                r#"{"last_attempted":1795300212000,"last_successful":null,"last_error":null,
+                "evictions":0,"signed_out":false,"last_pull":null,
+                "today":{"day":20413,"seconds":[["s-1",12]]},"counter":4,"user_idle":false}"#,
+            ),
+        ),
+    ])
+    .await
+    .unwrap();
+    v1.close();
+
+    let db = Db::open(&name).await.unwrap();
+    let loaded = storage::load(&db, UnixMillis(0)).await.unwrap();
+    assert!(loaded.quarantined.is_empty(), "{:?}", loaded.quarantined);
+    let stored = loaded.stored;
+    assert_eq!(stored.sessions.len(), 1);
+    assert_eq!(stored.sessions[0].active_ms, 12_000);
+    assert_eq!(stored.sessions[0].tabs[0].seq, 1_795_300_000_250_000);
+    assert_eq!(
+        stored.sessions[0].session.started_at,
+        UnixMillis(1_795_253_400_250)
+    );
+    assert_eq!(stored.queue.len(), 1);
+    assert_eq!(
+        stored.queue[0].next_attempt_at,
+        Some(UnixMillis(1_795_300_213_250))
+    );
+    assert_eq!(
+        stored.queue[0].last_error.as_deref(),
+        Some("server answered 503")
+    );
+    assert_eq!(stored.failed.len(), 1);
+    assert_eq!(stored.failed[0].reason, "pr_number: bad");
+    let meta = stored.meta.unwrap();
+    assert_eq!(meta.counter, 4);
+    assert_eq!(meta.today.seconds.len(), 1);
+
+    // Written back by this build, they read the same.
+    let again: Vec<Write> = stored
+        .sessions
+        .iter()
+        .cloned()
+        .map(|r| Write::Put {
+            record: Record::Sessions(r),
+        })
+        .collect();
+    storage::persist(&db, &again).await.unwrap();
+    let reloaded = storage::load(&db, UnixMillis(0)).await.unwrap();
+    assert_eq!(reloaded.stored.sessions, stored.sessions);
+    db.close();
+    Db::delete(&name).await.unwrap();
+}
+
 #[wasm_bindgen_test]
 async fn every_engine_store_exists_in_the_current_schema() {
     let name = fresh_name("stores");
