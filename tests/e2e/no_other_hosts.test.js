@@ -1,27 +1,45 @@
 // Promise 6, the network half: during a whole review session the extension
 // talks to the configured server and to nothing else, and the token goes
-// nowhere else. Every request the browser's pages and workers make is
-// recorded through Playwright's context-level request events, which include
-// the extension's service worker (also after MV3 restarted it: the control
-// at the end shows a stray host would be caught). The test's own github.com
-// page loads are told apart by where a request came from.
+// nowhere else. Two records, each checked with a control request to another
+// host that it must catch:
+// - Playwright's context-level request events: every request of pages and
+//   workers, the extension's service worker included (also after MV3
+//   restarted it), with headers, so the token can be followed;
+// - Chromium's NetLog: everything the network stack did from the browser's
+//   first second (the extension's first worker start included, before
+//   Playwright attached), each request with the origin that asked for it.
+// The test's own github.com page loads are told apart by where a request
+// came from; Chromium's own traffic (no origin) is not the extension's.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { netLogArgs, netLogRequests } from './support/netlog.js';
 import { startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
+
+const CONTROL = 'http://127.0.0.2:9';
 
 let stack;
 let server;
 let ext;
+let logDir;
+let netLog;
 const recorded = [];
 
 before(async () => {
-  stack = await startStack();
+  logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wt-netlog-'));
+  netLog = path.join(logDir, 'netlog.json');
+  stack = await startStack({ browserArgs: netLogArgs(netLog) });
   ({ server, ext } = stack);
   ext.context.on('request', (request) => recorded.push(describe(request)));
 });
 
-after(() => stack?.close());
+after(async () => {
+  await stack?.close();
+  if (logDir) fs.rmSync(logDir, { recursive: true, force: true });
+});
 
 /** `scheme://host[:port]`; Node's URL gives `null` as the origin of
  * chrome-extension:// URLs, so it is put together by hand. */
@@ -53,7 +71,7 @@ function describe(request) {
   };
 }
 
-test('a review session contacts no host but the configured server, and the token goes only there', async () => {
+test('a review session contacts no host but the configured server, and the token goes only there', async (t) => {
   const token = server.addUserWithToken('uma', 'laptop');
   const { context } = ext;
   const own = `chrome-extension://${ext.extensionId}`;
@@ -121,9 +139,30 @@ test('a review session contacts no host but the configured server, and the token
   for (const r of fromWorker) if ((await r.headers).authorization === `Bearer ${token}`) authorized.push(r);
   assert.ok(authorized.length > 0, 'the worker\'s requests to the server carry the token');
 
-  // Control: a request from the worker to another host is caught.
+  // Control: a request from the worker to another host is caught, by both.
   const before = recorded.length;
-  await ext.worker.evaluate(() => fetch('http://127.0.0.2:9/control').catch(() => null));
+  await ext.worker.evaluate((url) => fetch(url).catch(() => null), `${CONTROL}/control`);
   await waitFor('the recorder to see the control request', () =>
-    recorded.slice(before).some((r) => r.source === 'worker' && r.origin === 'http://127.0.0.2:9'));
+    recorded.slice(before).some((r) => r.source === 'worker' && r.origin === CONTROL));
+  const net = await waitFor('the NetLog to show the control request as the extension\'s', () => {
+    const all = netLogRequests(netLog);
+    return all.some((r) => r.initiator === own && originOf(r.url) === CONTROL) && all;
+  });
+
+  // The NetLog, from launch: what the extension asked for went to the
+  // server; what github.com pages asked for stayed on github.com.
+  const review = net.filter((r) => originOf(r.url) !== CONTROL);
+  const netAllowed = { [own]: [server.url, own], [github]: [github] };
+  const netStray = review.filter((r) => r.initiator in netAllowed && !netAllowed[r.initiator].includes(originOf(r.url)));
+  assert.deepEqual(netStray.map((r) => `${r.initiator}: ${r.method} ${r.url}`), [], 'NetLog: the extension reached another host');
+  const askers = new Set(review.map((r) => r.initiator));
+  for (const asker of askers) {
+    assert.ok([own, github, 'not an origin', null].includes(asker), `NetLog: a request asked for by ${asker}`);
+  }
+  assert.ok(
+    review.some((r) => r.initiator === own && originOf(r.url) === server.url && r.method === 'PUT'),
+    'NetLog: the extension\'s session PUT is there',
+  );
+  const browserOwn = [...new Set(review.filter((r) => r.initiator !== own && r.initiator !== github).map((r) => originOf(r.url)))];
+  t.diagnostic(`asked for by no page and no extension (the test's navigations, Chromium's own services): ${browserOwn.join(', ') || 'none'}`);
 });

@@ -14,8 +14,9 @@ import { waitFor } from './wait.js';
  * close() }`; `consoleErrors` collects errors the service worker logs while
  * Playwright is attached, and `extensionConsole()` every console line the
  * extension's scripts wrote since launch, its very first start included.
+ * `args` adds Chromium flags (e.g. support/netlog.js's `netLogArgs`).
  */
-export async function launchExtension({ githubPort, dist = DIST }) {
+export async function launchExtension({ githubPort, dist = DIST, args: extraArgs = [] }) {
   if (!fs.existsSync(path.join(dist, 'manifest.json'))) {
     throw new Error(`${dist} has no manifest.json: run ./build.sh build first`);
   }
@@ -36,6 +37,7 @@ export async function launchExtension({ githubPort, dist = DIST }) {
     '--v=0',
   ];
   if (githubPort) args.push(`--host-resolver-rules=MAP github.com 127.0.0.1:${githubPort}`);
+  args.push(...extraArgs);
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,

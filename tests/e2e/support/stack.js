@@ -10,9 +10,10 @@ import { startFaultProxy } from './fault-proxy.mjs';
 /**
  * Starts the stack. Returns `{ github, server, proxy, ext, close() }`;
  * `proxy` is null unless `faultProxy` is set. `dist` loads another unpacked
- * extension than dist/ (see `distWithTestHooks`).
+ * extension than dist/ (see `distWithTestHooks`); `browserArgs` adds
+ * Chromium flags.
  */
-export async function startStack({ faultProxy = false, dist } = {}) {
+export async function startStack({ faultProxy = false, dist, browserArgs = [] } = {}) {
   const started = [];
   const track = (part) => {
     started.push(part);
@@ -22,7 +23,7 @@ export async function startStack({ faultProxy = false, dist } = {}) {
     const github = track(await startGithub());
     const server = track(await startServer());
     const proxy = faultProxy ? track(await startFaultProxy({ target: server.url })) : null;
-    const ext = track(await launchExtension({ githubPort: github.port, dist }));
+    const ext = track(await launchExtension({ githubPort: github.port, dist, args: browserArgs }));
     return { github, server, proxy, ext, close: () => closeAll(started) };
   } catch (err) {
     await closeAll(started);
