@@ -58,6 +58,8 @@ async function enqueueThenDrain({ ext, proxy, server, token, events, options, co
     ms: durable.at - startedAt,
     navigationsMs: drivenAt - startedAt,
     requestsDuringOutage: proxy.seenSince(outageFrom).length,
+    // When each refused request came, from the first navigation (ms).
+    outageTrace: proxy.seenSince(outageFrom, { preflights: true }).map((r) => `${r.at - startedAt} ${describe(r)}`),
   };
 
   // Drain.

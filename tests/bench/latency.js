@@ -26,6 +26,7 @@ const DWELL_MS = 300;
 export async function measureCloseLatency({ ext, events, worker, proxy, sessions, woken, repo }) {
   const samples = [];
   const toProxy = [];
+  const toFirst = [];
   const phaseFrom = Date.now();
   const startsBefore = worker.starts;
   let stoppedBeforeClose = 0;
@@ -48,8 +49,10 @@ export async function measureCloseLatency({ ext, events, worker, proxy, sessions
     if (i >= WARMUP) {
       samples.push(ended.at - closedAt);
       // Where the time went: the first push to reach the proxy after the close.
-      const push = proxy.seenSince(closedWall).find((r) => r.method === 'PUT' || r.method === 'POST');
+      const after = proxy.seenSince(closedWall, { preflights: true });
+      const push = after.find((r) => r.method === 'PUT' || r.method === 'POST');
       if (push) toProxy.push(push.at - closedWall);
+      if (after.length) toFirst.push(after[0].at - closedWall);
     }
   }
   if (woken && stoppedBeforeClose !== WARMUP + sessions) {
@@ -60,6 +63,7 @@ export async function measureCloseLatency({ ext, events, worker, proxy, sessions
     ...summary(samples),
     samples,
     closeToProxy: summary(toProxy),
+    closeToFirstRequest: summary(toFirst),
     requests: traffic.filter((r) => r.method !== 'OPTIONS').length,
     preflights: traffic.filter((r) => r.method === 'OPTIONS').length,
     workerStarts: worker.starts - startsBefore,
