@@ -29,7 +29,6 @@ export async function measureCloseLatency({ ext, events, worker, proxy, sessions
   const toFirst = [];
   const phaseFrom = Date.now();
   const startsBefore = worker.starts;
-  let stoppedBeforeClose = 0;
   for (let i = 0; i < WARMUP + sessions; i++) {
     const pr = i + 1;
     const mine = (state) => (s) => s.repo_owner === 'bench' && s.repo_name === repo && s.pr_number === pr && s.state === state;
@@ -38,10 +37,7 @@ export async function measureCloseLatency({ ext, events, worker, proxy, sessions
     await tab.goto(`https://github.com/bench/${repo}/pull/${pr}`);
     await events.waitFor(`bench/${repo}#${pr} active`, mine('active'), { from, timeoutMs: 20000 });
     await pause(DWELL_MS);
-    if (woken) {
-      await worker.stop();
-      stoppedBeforeClose += worker.status === 'stopped' ? 1 : 0;
-    }
+    if (woken) await worker.stop();
     const closedWall = Date.now();
     const closedAt = performance.now();
     await tab.close();
@@ -55,8 +51,9 @@ export async function measureCloseLatency({ ext, events, worker, proxy, sessions
       if (after.length) toFirst.push(after[0].at - closedWall);
     }
   }
-  if (woken && stoppedBeforeClose !== WARMUP + sessions) {
-    throw new Error(`the worker was running at ${WARMUP + sessions - stoppedBeforeClose} closes that should have woken it`);
+  // Each close found the worker stopped, so each must have started it again.
+  if (woken && worker.starts - startsBefore < WARMUP + sessions) {
+    throw new Error(`${WARMUP + sessions} closes of a stopped worker but only ${worker.starts - startsBefore} worker starts seen`);
   }
   const traffic = proxy.seenSince(phaseFrom, { preflights: true });
   return {
