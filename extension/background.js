@@ -101,15 +101,22 @@ function forward(what, f) {
 // Ask Chrome to report idle after 60 s without input (and locked screens).
 chrome.idle.setDetectionInterval(60);
 
-chrome.runtime.onInstalled.addListener(() => forward('install', (ext) => ext.woke('installed')));
-chrome.runtime.onStartup.addListener(() => forward('startup', (ext) => ext.woke('startup')));
-chrome.alarms.onAlarm.addListener((alarm) => forward('alarm', (ext) => ext.alarm(alarm.name)));
-chrome.tabs.onRemoved.addListener((tabId) => forward('tab removal', (ext) => ext.tabRemoved(tabId)));
-chrome.idle.onStateChanged.addListener((state) => forward('idle change', (ext) => ext.idleChanged(state)));
+/** Hands one event to the shell's single entry point,
+ * `Extension.handle(event, detail, tabId)` (see its table in
+ * crates/worktime-wasm/src/api.rs). */
+function deliver(what, event, detail, tabId) {
+  return forward(what, (ext) => ext.handle(event, detail, tabId));
+}
+
+chrome.runtime.onInstalled.addListener(() => deliver('install', 'woke'));
+chrome.runtime.onStartup.addListener(() => deliver('startup', 'woke'));
+chrome.alarms.onAlarm.addListener((alarm) => deliver('alarm', 'alarm', alarm.name));
+chrome.tabs.onRemoved.addListener((tabId) => deliver('tab removal', 'tab-removed', null, tabId));
+chrome.idle.onStateChanged.addListener((state) => deliver('idle change', 'idle', state));
 
 // The network comes and goes; the engine retries at once when it is back.
-self.addEventListener('online', () => forward('online', (ext) => ext.network(true)));
-self.addEventListener('offline', () => forward('offline', (ext) => ext.network(false)));
+self.addEventListener('online', () => deliver('online', 'network', true));
+self.addEventListener('offline', () => deliver('offline', 'network', false));
 
 const OWN_ORIGIN = chrome.runtime.getURL('');
 
@@ -126,8 +133,8 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
   shell()
     .then((ext) =>
       checked.family === 'content'
-        ? ext.contentMessage(checked.tabId, checked.message)
-        : ext.pageMessage(checked.message),
+        ? ext.handle('content', checked.message, checked.tabId)
+        : ext.handle('page', checked.message),
     )
     .then(
       (reply) => sendResponse({ ok: true, reply: reply ?? null }),
@@ -138,4 +145,4 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
 
 // Start now rather than on the first event, so that a worker restarted by an
 // event Chrome delivers elsewhere still resumes pending work promptly.
-forward('start', (ext) => ext.woke('wake'));
+deliver('start', 'woke');

@@ -1,6 +1,7 @@
-//! What the glue calls: the `Extension` class. Each method converts its
-//! arguments, hands them to the [`Shell`] and converts the answer back;
-//! errors leave as `Error` objects with `name` and `variant`.
+//! What the glue calls: the `Extension` class, opened once and then handed
+//! every event through [`Extension::handle`]. It converts the event, hands it
+//! to the [`Shell`] and converts the answer back; errors leave as `Error`
+//! objects with `name` and `variant`.
 
 use crate::connection;
 use crate::error::{SettingsError, ShellError, to_js_error};
@@ -38,56 +39,82 @@ impl Extension {
         Ok(Extension { shell })
     }
 
-    /// The worker woke (`installed`, `startup`, or any start): nothing to
-    /// tell the engine beyond what opening did, but the view is refreshed.
-    pub async fn woke(&self, _reason: String) -> Result<(), JsValue> {
-        self.shell.input(|now| Input::TimerDue { now }).await;
-        Ok(())
-    }
-
-    /// `chrome.alarms.onAlarm`.
-    pub async fn alarm(&self, name: String) -> Result<(), JsValue> {
-        match name.as_str() {
-            FALLBACK_ALARM => self.shell.input(|now| Input::AlarmFired { now }).await,
-            WAKE_ALARM => self.shell.input(|now| Input::TimerDue { now }).await,
-            _ => {}
-        }
-        Ok(())
-    }
-
-    /// `chrome.tabs.onRemoved`.
-    #[wasm_bindgen(js_name = tabRemoved)]
-    pub async fn tab_removed(&self, tab_id: f64) -> Result<(), JsValue> {
-        let tab = TabId(tab_id as i64);
-        self.shell.input(|now| Input::TabRemoved { now, tab }).await;
-        Ok(())
-    }
-
-    /// `chrome.idle.onStateChanged`: `active`, `idle` or `locked`.
-    #[wasm_bindgen(js_name = idleChanged)]
-    pub async fn idle_changed(&self, state: String) -> Result<(), JsValue> {
-        let idle = match state.as_str() {
-            "active" => false,
-            "idle" | "locked" => true,
-            other => {
-                return Err(ShellError::Message(format!("unknown idle state {other:?}")).into());
-            }
+    /// Every event the glue forwards, through this one entry point. `event`
+    /// names it; `detail` and `tab` carry its data:
+    ///
+    /// | `event` | `detail` | `tab` |
+    /// | --- | --- | --- |
+    /// | `woke` (installed, startup, any start) | — | — |
+    /// | `alarm` (`chrome.alarms.onAlarm`) | the alarm's name | — |
+    /// | `tab-removed` (`chrome.tabs.onRemoved`) | — | the tab's id |
+    /// | `idle` (`chrome.idle.onStateChanged`) | `active`, `idle` or `locked` | — |
+    /// | `network` (`online` / `offline`) | `true` or `false` | — |
+    /// | `content` | the checked content-script message | its tab's id |
+    /// | `page` | the checked popup or options message | — |
+    ///
+    /// Answers with what the page shows next for `page`, `null` otherwise.
+    /// One async export rather than one per event: each export carries its
+    /// own future state machine and glue, which the size budget cannot afford.
+    pub async fn handle(
+        &self,
+        event: String,
+        detail: JsValue,
+        tab: Option<f64>,
+    ) -> Result<JsValue, JsValue> {
+        let shell = &self.shell;
+        let tab = || {
+            tab.map(|id| TabId(id as i64))
+                .ok_or_else(|| malformed(format!("{event} without a tab")))
         };
-        self.shell.input(|now| Input::UserIdle { now, idle }).await;
-        Ok(())
+        match event.as_str() {
+            // Nothing to tell the engine beyond what opening did, but the
+            // view is refreshed.
+            "woke" => shell.input(|now| Input::TimerDue { now }).await,
+            "alarm" => match detail.as_string().as_deref() {
+                Some(FALLBACK_ALARM) => shell.input(|now| Input::AlarmFired { now }).await,
+                Some(WAKE_ALARM) => shell.input(|now| Input::TimerDue { now }).await,
+                _ => {}
+            },
+            "tab-removed" => {
+                let tab = tab()?;
+                shell.input(|now| Input::TabRemoved { now, tab }).await
+            }
+            "idle" => {
+                let idle = match detail.as_string().as_deref() {
+                    Some("active") => false,
+                    Some("idle" | "locked") => true,
+                    _ => {
+                        let state = crate::error::js_text(&detail);
+                        return Err(malformed(format!("unknown idle state {state:?}")));
+                    }
+                };
+                shell.input(|now| Input::UserIdle { now, idle }).await
+            }
+            "network" => {
+                let online = detail
+                    .as_bool()
+                    .ok_or_else(|| malformed("network without online".into()))?;
+                shell.input(|now| Input::Network { now, online }).await
+            }
+            "content" => {
+                let tab = tab()?;
+                self.content_message(tab, decode(detail)?).await
+            }
+            "page" => return self.page_message(decode(detail)?).await,
+            other => return Err(malformed(format!("unknown event {other:?}"))),
+        }
+        Ok(JsValue::NULL)
     }
+}
 
-    /// The worker's `online` / `offline` events: a hint about the network.
-    pub async fn network(&self, online: bool) -> Result<(), JsValue> {
-        self.shell.input(|now| Input::Network { now, online }).await;
-        Ok(())
-    }
+fn malformed(message: String) -> JsValue {
+    ShellError::Message(message).into()
+}
 
-    /// A checked message from the content script in tab `tab_id`.
-    #[wasm_bindgen(js_name = contentMessage)]
-    pub async fn content_message(&self, tab_id: f64, message: JsValue) -> Result<(), JsValue> {
-        let tab = TabId(tab_id as i64);
-        let (path, event, seq) = match decode::<ContentMessage>(message)? {
+impl Extension {
+    /// A checked message from the content script in tab `tab`.
+    async fn content_message(&self, tab: TabId, message: ContentMessage) {
+        let (path, event, seq) = match message {
             ContentMessage::PageState { path, visible, seq } => (
                 path,
                 if visible {
@@ -115,15 +142,13 @@ impl Extension {
             // request: for the engine the tab no longer shows one.
             None => self.shell.input(|now| Input::TabRemoved { now, tab }).await,
         }
-        Ok(())
     }
 
     /// A checked message from the popup or the options page; answers with
     /// what the page shows next.
-    #[wasm_bindgen(js_name = pageMessage)]
-    pub async fn page_message(&self, message: JsValue) -> Result<JsValue, JsValue> {
+    async fn page_message(&self, message: PageMessage) -> Result<JsValue, JsValue> {
         let shell = &self.shell;
-        match decode::<PageMessage>(message)? {
+        match message {
             PageMessage::GetStatus => {
                 self.command(Command::PopupOpened).await;
                 self.status_reply(None)
@@ -169,9 +194,7 @@ impl Extension {
             }
         }
     }
-}
 
-impl Extension {
     async fn command(&self, command: Command) {
         self.shell
             .input(|now| Input::Command { now, command })
