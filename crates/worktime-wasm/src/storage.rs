@@ -82,54 +82,63 @@ pub struct Loaded {
 /// quarantine store (with the reason) and left out; it never stops the load.
 pub async fn load(db: &Db, now: UnixMillis) -> Result<Loaded, StorageError> {
     let mut loaded = Loaded::default();
-    loaded.stored.sessions =
-        load_store(db, StoreName::Sessions, now, &mut loaded.quarantined).await?;
-    loaded.stored.queue = load_store(db, StoreName::Queue, now, &mut loaded.quarantined).await?;
-    loaded.stored.failed = load_store(db, StoreName::Failed, now, &mut loaded.quarantined).await?;
-    let metas: Vec<(String, SyncMeta)> =
-        load_keyed(db, StoreName::Meta, now, &mut loaded.quarantined).await?;
-    loaded.stored.meta = metas
+    let mut bad = Vec::new();
+    let stored = &mut loaded.stored;
+    let read = |store: StoreName| db.read_all(store.as_str());
+    stored.sessions = values(decode_each(
+        StoreName::Sessions,
+        read(StoreName::Sessions).await?,
+        &mut bad,
+    ));
+    stored.queue = values(decode_each(
+        StoreName::Queue,
+        read(StoreName::Queue).await?,
+        &mut bad,
+    ));
+    stored.failed = values(decode_each(
+        StoreName::Failed,
+        read(StoreName::Failed).await?,
+        &mut bad,
+    ));
+    stored.meta = decode_each::<SyncMeta>(StoreName::Meta, read(StoreName::Meta).await?, &mut bad)
         .into_iter()
         .find(|(key, _)| key == SyncMeta::KEY)
         .map(|(_, meta)| meta);
+    for (store, key, raw, reason) in bad {
+        db.quarantine(store, &key, &raw, &reason, now.0).await?;
+        loaded.quarantined.push(Quarantined {
+            store: store.to_owned(),
+            key,
+            reason,
+        });
+    }
     Ok(loaded)
 }
 
-async fn load_store<T: DeserializeOwned>(
-    db: &Db,
-    store: StoreName,
-    now: UnixMillis,
-    quarantined: &mut Vec<Quarantined>,
-) -> Result<Vec<T>, StorageError> {
-    Ok(load_keyed(db, store, now, quarantined)
-        .await?
-        .into_iter()
-        .map(|(_, value)| value)
-        .collect())
-}
+/// A stored record that did not decode: its store, key, raw value and why.
+type Undecodable = (&'static str, String, JsValue, String);
 
-async fn load_keyed<T: DeserializeOwned>(
-    db: &Db,
+/// Every record read from `store` that decodes as `T`, by key; the others
+/// go to `bad`. Only the decoding is generic: reading and quarantining (in
+/// [`load`]) are one copy for all stores.
+fn decode_each<T: DeserializeOwned>(
     store: StoreName,
-    now: UnixMillis,
-    quarantined: &mut Vec<Quarantined>,
-) -> Result<Vec<(String, T)>, StorageError> {
+    raw: Vec<(String, JsValue)>,
+    bad: &mut Vec<Undecodable>,
+) -> Vec<(String, T)> {
     let name = store.as_str();
     let mut out = Vec::new();
-    for (key, raw) in db.read_all(name).await? {
+    for (key, raw) in raw {
         match json::from_js::<T>(&raw) {
             Ok(value) => out.push((key, value)),
-            Err(reason) => {
-                db.quarantine(name, &key, &raw, &reason, now.0).await?;
-                quarantined.push(Quarantined {
-                    store: name.to_owned(),
-                    key,
-                    reason,
-                });
-            }
+            Err(reason) => bad.push((name, key, raw, reason)),
         }
     }
-    Ok(out)
+    out
+}
+
+fn values<T>(keyed: Vec<(String, T)>) -> Vec<T> {
+    keyed.into_iter().map(|(_, value)| value).collect()
 }
 
 /// How many records sit in quarantine (shown in the popup).
