@@ -61,15 +61,17 @@ test('500s for 2 minutes while 50 reviews end: the popup shows them pending, the
     }
   }
   const lastEnded = Date.now() - outageFrom;
-  assert.ok(lastEnded < OUTAGE_MS, `the 50 reviews ended inside the outage (${(lastEnded / 1000).toFixed(0)} s)`);
 
-  // The outage lasts its full 2 minutes of traffic.
-  await waitFor('the end of the 2-minute outage', () => Date.now() - outageFrom >= OUTAGE_MS, { timeoutMs: OUTAGE_MS });
+  // The outage lasts its full 2 minutes of traffic (longer only if a loaded
+  // machine took that long to end the 50 reviews).
+  const outageMs = Math.max(OUTAGE_MS, lastEnded + 5000);
+  await waitFor('the end of the outage', () => Date.now() - outageFrom >= outageMs, { timeoutMs: outageMs });
   const failed = proxy.seenSince(outageFrom).filter((r) => r.status === 500);
   assert.ok(failed.length >= SESSIONS, `${failed.length} requests were answered 500`);
-  assert.ok(failed.at(-1).at - outageFrom >= OUTAGE_MS / 2, 'the extension kept trying during the outage');
+  assert.ok(failed.at(-1).at - outageFrom >= outageMs / 2, 'the extension kept trying during the outage');
   assert.equal((await server.get('/api/v1/sessions?limit=500', token)).sessions.length, 0, 'nothing got through');
-  assert.equal(await popup.locator('#status').textContent(), `${SESSIONS} pending`);
+  await waitFor(`the popup to still say "${SESSIONS} pending"`, async () =>
+    (await popup.locator('#status').textContent()) === `${SESSIONS} pending`, { timeoutMs: 5000 });
 
   proxy.heal();
   const healedAt = Date.now();
