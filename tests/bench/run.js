@@ -123,7 +123,7 @@ async function browserMeasurements({ options, want, measure, log }) {
     setupError = err;
   }
   const unavailable = (id, what, goal) => measure(id, what, goal, () => {
-    throw new Error(`the stack did not start: ${setupError.message}`);
+    throw new Error(`setup failed (stack start or extension configuration): ${setupError.message}`);
   });
 
   try {
