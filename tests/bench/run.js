@@ -4,10 +4,13 @@
 // the table and writes the JSON. A failed measurement becomes a FAILED row
 // and a non-zero exit; a missed goal does not.
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { startStack } from '../e2e/support/stack.js';
 import { askWorker } from '../e2e/support/browser.js';
-import { CHROMIUM, DIST } from '../e2e/support/paths.js';
+import { CHROMIUM, DIST, ROOT } from '../e2e/support/paths.js';
 import { SERVER_BIN } from '../e2e/support/server.js';
 import { openEventStream } from './events.js';
 import { watchWorker } from './worker.js';
@@ -93,6 +96,7 @@ export async function run(options, { distSource, jsonFile }) {
   if (options.only.some((m) => BROWSER.includes(m))) lines.push('', `  ${ARRIVAL}.`, `  Path of every request: ${VIA}.`);
   console.log(lines.join('\n'));
   writeJson(jsonFile, {
+    provenance: provenance(),
     generated_at: startedAt.toISOString(),
     finished_at: new Date().toISOString(),
     machine: { cores: meta.cores, node: process.version, chromium, load_before: loadBefore, load_after: loadAfter },
@@ -106,6 +110,23 @@ export async function run(options, { distSource, jsonFile }) {
   });
   console.log(`\nJSON: ${jsonFile}`);
   return rows.some((r) => r.failed) ? 1 : 0;
+}
+
+/** What was measured: the repository's HEAD (and whether the tree had
+ * changes) and the wasm's digest, since dist/ may be built from either. */
+function provenance() {
+  const git = (args) => {
+    try {
+      return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return null;
+    }
+  };
+  let wasmSha256 = null;
+  try {
+    wasmSha256 = crypto.createHash('sha256').update(fs.readFileSync(path.join(DIST, 'worktime_wasm_bg.wasm'))).digest('hex');
+  } catch { /* the size row reports a missing file */ }
+  return { git_head: git(['rev-parse', 'HEAD']), tree_changed: git(['status', '--porcelain']) !== '', wasm_sha256: wasmSha256 };
 }
 
 async function browserMeasurements({ options, want, measure, log }) {
