@@ -35,6 +35,8 @@ export async function run(options, { distSource, jsonFile }) {
   const raw = {};
   const loadBefore = loadAverage();
   const startedAt = new Date();
+  /** What the extension logged during the browser measurements. */
+  const seen = { extensionConsole: null };
 
   /** Runs one measurement; its rows, or a FAILED row naming the error. */
   async function measure(id, what, goal, body) {
@@ -67,7 +69,7 @@ export async function run(options, { distSource, jsonFile }) {
   }
 
   if (options.only.some((m) => BROWSER.includes(m))) {
-    await browserMeasurements({ options, want, measure, log });
+    await browserMeasurements({ options, want, measure, log, seen });
   }
 
   if (want('server')) {
@@ -93,7 +95,13 @@ export async function run(options, { distSource, jsonFile }) {
   } catch { /* shown as unknown */ }
   const meta = { at: startedAt.toISOString(), cores: os.cpus().length, chromium, loadBefore, loadAfter, quick: options.quick };
   const lines = renderTable(rows, meta);
-  if (options.only.some((m) => BROWSER.includes(m))) lines.push('', `  ${ARRIVAL}.`, `  Path of every request: ${VIA}.`);
+  if (options.only.some((m) => BROWSER.includes(m))) {
+    lines.push('', `  ${ARRIVAL}.`, `  Path of every request: ${VIA}.`);
+    const logged = seen.extensionConsole;
+    if (logged === null) lines.push('  The extension\'s console could not be read.');
+    else if (logged.length === 0) lines.push('  The extension logged nothing (chrome_debug.log) during the run.');
+    else lines.push(`  The extension logged ${logged.length} console lines during the run (all in the JSON); the first:`, ...logged.slice(0, 5).map((l) => `    ${l.slice(0, 300)}`));
+  }
   console.log(lines.join('\n'));
   writeJson(jsonFile, {
     provenance: provenance(),
@@ -103,6 +111,7 @@ export async function run(options, { distSource, jsonFile }) {
     options,
     dist: distSource,
     server_bin: SERVER_BIN,
+    extension_console: seen.extensionConsole,
     arrival: ARRIVAL,
     path: VIA,
     rows,
@@ -129,7 +138,7 @@ function provenance() {
   return { git_head: git(['rev-parse', 'HEAD']), tree_changed: git(['status', '--porcelain']) !== '', wasm_sha256: wasmSha256 };
 }
 
-async function browserMeasurements({ options, want, measure, log }) {
+async function browserMeasurements({ options, want, measure, log, seen }) {
   let stack = null;
   let events = null;
   let worker = null;
@@ -287,6 +296,11 @@ async function browserMeasurements({ options, want, measure, log }) {
       }
     }
   } finally {
+    try {
+      seen.extensionConsole = stack?.ext.extensionConsole() ?? null;
+    } catch (err) {
+      log(`reading the extension's console failed: ${err.message}`);
+    }
     await events?.close().catch(() => {});
     await worker?.close().catch(() => {});
     await stack?.close().catch((err) => log(`stopping the stack failed: ${err}`));
