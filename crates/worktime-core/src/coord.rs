@@ -68,6 +68,10 @@ pub(crate) struct Coordinator {
     pub(crate) token_epoch: u64,
     /// Most sessions per request: [`MAX_BATCH_ITEMS`], halved after a 413.
     pub(crate) max_batch: usize,
+    /// The server's `Retry-After` (on a 429 or 503): no request of any kind
+    /// before then, not only the refused sessions again. Memory only: after
+    /// a restart the refused sessions still wait out their own backoff.
+    pub(crate) server_busy_until: Option<UnixMillis>,
 }
 
 impl Coordinator {
@@ -119,11 +123,19 @@ impl Coordinator {
         self.cooldown_until.filter(|&t| t > now)
     }
 
+    /// Until when the server asked for no requests, if that is still ahead.
+    pub(crate) fn server_busy(&self, now: UnixMillis) -> Option<UnixMillis> {
+        self.server_busy_until.filter(|&t| t > now)
+    }
+
     pub(crate) fn shift(&mut self, by: DurationMillis) {
         if let Some(f) = self.in_flight.as_mut() {
             f.lease_until = f.lease_until + by;
         }
         if let Some(t) = self.cooldown_until.as_mut() {
+            *t = *t + by;
+        }
+        if let Some(t) = self.server_busy_until.as_mut() {
             *t = *t + by;
         }
     }

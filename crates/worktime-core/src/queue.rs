@@ -105,6 +105,16 @@ impl Queue {
         due
     }
 
+    /// When the first entry that is not parked may go: now for one with no
+    /// backoff, else the earliest backoff deadline.
+    pub(crate) fn earliest_attempt(&self, now: UnixMillis) -> Option<UnixMillis> {
+        self.entries
+            .values()
+            .filter(|e| e.parked_since.is_none())
+            .map(|e| e.next_attempt_at.unwrap_or(now))
+            .min()
+    }
+
     /// The earliest backoff deadline of an entry that is not parked.
     pub(crate) fn next_retry(&self) -> Option<UnixMillis> {
         self.entries

@@ -291,3 +291,43 @@ fn the_popup_shows_the_last_error_and_the_next_retry() {
     assert_eq!(view.pending, 0);
     assert!(view.last_successful > Some(UnixMillis(0)));
 }
+
+#[test]
+fn retry_after_holds_every_request_not_only_the_refused_sessions() {
+    let mut shell = one_item_in_flight();
+    shell.respond(answer(429, Some("5"), ""));
+    // Another review ends while the server asked to wait: it waits too.
+    shell.review(2, 8);
+    assert!(
+        shell.requests.is_empty(),
+        "a request went out right after Retry-After: 5"
+    );
+    // Nor does Sync now, or the fallback alarm, reach the server early.
+    shell.command(Command::SyncNow);
+    shell.alarm();
+    assert!(shell.requests.is_empty(), "sent before Retry-After");
+    let busy_until = UnixMillis(shell.now.0 + 5_000);
+    assert_eq!(shell.view().next_retry, Some(busy_until));
+    assert_eq!(shell.wake, Some(busy_until), "woken when the wait is over");
+    shell.advance(4_999);
+    assert!(shell.requests.is_empty(), "sent before Retry-After");
+    shell.advance(1);
+    assert_eq!(shell.requests.len(), 1, "sent when the wait is over");
+    let mut sent: Vec<u64> = sessions_in(shell.only_request())
+        .iter()
+        .map(|s| s.pr_number)
+        .collect();
+    sent.sort_unstable();
+    assert_eq!(sent, vec![7, 8], "both sessions go in one batch");
+}
+
+#[test]
+fn a_retry_after_on_503_holds_a_session_ended_meanwhile() {
+    let mut shell = one_item_in_flight();
+    shell.respond(answer(503, Some("3"), ""));
+    shell.review(2, 9);
+    shell.advance(2_999);
+    assert!(shell.requests.is_empty(), "sent before Retry-After");
+    shell.advance(1);
+    assert_eq!(shell.requests.len(), 1);
+}

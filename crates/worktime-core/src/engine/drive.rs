@@ -20,6 +20,11 @@ impl Engine {
             self.coord.manual_queued = false;
             self.begin_manual(now);
         }
+        if self.coord.server_busy(now).is_some() {
+            // The server said when to come back (Retry-After): nothing goes
+            // before then, whatever is waiting. A wake-up is set for it.
+            return;
+        }
         let may_send = self.online || self.coord.force_once;
         let due: Vec<(Session, u64)> = if may_send {
             self.queue

@@ -319,6 +319,25 @@ impl Engine {
 
     // ------------------------------------------------------------ helpers
 
+    /// When a queued session may next go: its backoff, and never before the
+    /// server's `Retry-After` (a pull or probe waiting for it wakes then too).
+    pub(super) fn next_send_at(&self, now: UnixMillis) -> Option<UnixMillis> {
+        match self.coord.server_busy(now) {
+            None => self.queue.next_retry(),
+            Some(busy) => {
+                let earliest = self.queue.earliest_attempt(now);
+                let other_waiting = self.coord.pull_wanted
+                    || self.coord.manual_queued
+                    || (self.coord.probe_wanted && self.queue.parked().next().is_some());
+                match earliest {
+                    Some(t) => Some(t.max(busy)),
+                    None if other_waiting => Some(busy),
+                    None => None,
+                }
+            }
+        }
+    }
+
     /// Notices a wall clock that went back, and moves every deadline with
     /// it, so that a 1 s backoff does not turn into hours.
     fn observe_clock(&mut self, now: UnixMillis) {
@@ -368,7 +387,7 @@ impl Engine {
             && self.online
             && self.coord.in_flight.is_none()
         {
-            self.queue.next_retry().filter(|&t| t > now)
+            self.next_send_at(now).filter(|&t| t > now)
         } else {
             None
         };

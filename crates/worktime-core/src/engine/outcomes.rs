@@ -34,6 +34,9 @@ impl Engine {
                 },
             },
             HttpOutcome::Retry { after, .. } => {
+                if let Some(after) = after {
+                    self.coord.server_busy_until = Some(now + after);
+                }
                 let message = outcome.describe();
                 self.transient(now, flight, after, true, &message);
             }

@@ -74,7 +74,7 @@ impl Engine {
             last_successful: self.meta.last_successful,
             last_error: self.meta.last_error.clone(),
             next_retry: if signed_in && self.online {
-                self.queue.next_retry()
+                self.next_send_at(now)
             } else {
                 None
             },
