@@ -8,7 +8,8 @@ import { DIST } from './paths.js';
 
 /**
  * Copies dist/ into a fresh temporary directory and writes `hooks` there as
- * test-hooks.json. Returns `{ dir, remove() }`; load `dir` with
+ * test-hooks.json (a string is written as it is, e.g. to test a broken
+ * file). Returns `{ dir, remove() }`; load `dir` with
  * `startStack({ dist: dir })`.
  */
 export function distWithTestHooks(hooks) {
@@ -17,7 +18,7 @@ export function distWithTestHooks(hooks) {
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wt-dist-hooks-'));
   fs.cpSync(DIST, dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'test-hooks.json'), JSON.stringify(hooks));
+  fs.writeFileSync(path.join(dir, 'test-hooks.json'), typeof hooks === 'string' ? hooks : JSON.stringify(hooks));
   return {
     dir,
     remove() {
