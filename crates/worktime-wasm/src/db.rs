@@ -126,9 +126,14 @@ impl Db {
         if writes.is_empty() {
             return Ok(());
         }
-        let mut names: Vec<&str> = writes.iter().map(|w| w.store.as_str()).collect();
-        names.sort_unstable();
-        names.dedup();
+        // The stores touched, each once (a few at most: a linear check
+        // costs less wasm than a sort).
+        let mut names: Vec<&str> = Vec::new();
+        for write in writes {
+            if !names.contains(&write.store.as_str()) {
+                names.push(&write.store);
+            }
+        }
         let tx = self
             .rexie
             .transaction(&names, TransactionMode::ReadWrite)
