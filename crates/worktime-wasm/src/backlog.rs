@@ -9,6 +9,7 @@
 //! transaction that commits brings the disk level with the engine again. In
 //! the meantime the popup says that storage is failing.
 
+use std::collections::BTreeMap;
 use worktime_core::store::{StoreName, Write};
 
 /// Refused writes waiting for a transaction that commits, and why the last
@@ -25,13 +26,7 @@ impl WriteBacklog {
     /// decides what is stored), so the backlog never grows past one write per
     /// record however long storage keeps failing.
     pub fn batch_with(&self, writes: &[Write]) -> Vec<Write> {
-        let mut batch: Vec<Write> = Vec::with_capacity(self.waiting.len() + writes.len());
-        for write in self.waiting.iter().chain(writes) {
-            let key = key_of(write);
-            batch.retain(|earlier| key_of(earlier) != key);
-            batch.push(write.clone());
-        }
-        batch
+        compact(self.waiting.iter().chain(writes))
     }
 
     /// Whether writes are waiting (the shell then retries before each input).
@@ -56,6 +51,22 @@ impl WriteBacklog {
     pub fn error(&self) -> Option<&str> {
         self.error.as_deref()
     }
+}
+
+/// `writes` in order, less every write that a later write to the same
+/// record replaces: committing the result stores what committing all of them
+/// in order would. Linear in the number of writes (a group commit of a
+/// thousand page reports carries thousands).
+pub fn compact<'a>(writes: impl Iterator<Item = &'a Write>) -> Vec<Write> {
+    let mut slots: Vec<Option<&Write>> = Vec::new();
+    let mut last_of: BTreeMap<(StoreName, String), usize> = BTreeMap::new();
+    for write in writes {
+        if let Some(earlier) = last_of.insert(key_of(write), slots.len()) {
+            slots[earlier] = None;
+        }
+        slots.push(Some(write));
+    }
+    slots.into_iter().flatten().cloned().collect()
 }
 
 fn key_of(write: &Write) -> (StoreName, String) {

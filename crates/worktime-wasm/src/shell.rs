@@ -2,6 +2,14 @@
 //! `Date.now()`, and carries out its outputs in order — persist (awaited,
 //! write-ahead), send (in the background, its outcome fed back), wake-ups,
 //! status. One input is handled at a time; a fetch never holds that turn.
+//!
+//! Group commit: inputs that arrive while a turn is busy (a burst of page
+//! reports, answers, alarms) wait for the next turn, which hands all of them
+//! to the engine and commits everything they wrote in one IndexedDB
+//! transaction before any of their other outputs is carried out. Each caller
+//! still returns only once its input is committed. A prefix of the engine's
+//! persists is all the engine's restart needs, and one merged transaction is
+//! such a prefix (the drain rule in `worktime-core`).
 
 use crate::backlog::WriteBacklog;
 use crate::db::{DB_NAME, Db};
@@ -40,8 +48,10 @@ pub struct Shell {
     quarantined: Cell<u32>,
     /// Writes IndexedDB refused, retried in front of the next batch.
     backlog: RefCell<WriteBacklog>,
-    /// One input at a time, outputs drained in order.
+    /// One turn at a time, outputs carried out in order.
     turn: tokio::sync::Mutex<()>,
+    /// Inputs waiting for the next turn (stamped when they arrived).
+    waiting: RefCell<Vec<Input>>,
     wake_timer: RefCell<Option<Timeout>>,
     /// The network hint the engine last heard.
     online: Cell<bool>,
@@ -74,6 +84,7 @@ impl Shell {
             quarantined: Cell::new(quarantined),
             backlog: RefCell::new(WriteBacklog::default()),
             turn: tokio::sync::Mutex::new(()),
+            waiting: RefCell::new(Vec::new()),
             wake_timer: RefCell::new(None),
             online: Cell::new(online),
             sync_now_reply: RefCell::new(None),
@@ -95,44 +106,62 @@ impl Shell {
         Ok(shell)
     }
 
-    /// Handles one input made at the current time, then carries out every
-    /// output it caused.
+    /// Handles one input made at the current time; returns once it and
+    /// every output it caused are carried out (its writes committed).
     pub async fn input<'a>(self: &Rc<Self>, make: impl FnOnce(UnixMillis) -> Input + 'a) {
         // One non-generic body for every caller: a generic one would put a
         // copy of the engine into the module per call site.
-        self.handle(Box::new(make)).await;
+        self.handle(make(clock::now())).await;
     }
 
-    async fn handle(self: &Rc<Self>, make: Box<dyn FnOnce(UnixMillis) -> Input + '_>) {
+    async fn handle(self: &Rc<Self>, input: Input) {
+        self.waiting.borrow_mut().push(input);
         let _turn = self.turn.lock().await;
-        let now = clock::now();
-        // Report the network hint whenever it changed since the last input:
-        // `online`/`offline` events are not reliably delivered to a worker
-        // (nor to one that was stopped when the network changed).
+        let inputs = std::mem::take(&mut *self.waiting.borrow_mut());
+        if inputs.is_empty() {
+            // An earlier turn took this input along and committed it.
+            return;
+        }
         // Storage failed before: try the refused writes again now, whether
-        // or not this input writes anything (the fallback alarm brings one
+        // or not these inputs write anything (the fallback alarm brings one
         // every minute).
         if self.backlog.borrow().is_waiting() {
             self.persist(&[]).await;
         }
+        let mut turn = Turn::default();
+        // Report the network hint whenever it changed since the last turn:
+        // `online`/`offline` events are not reliably delivered to a worker
+        // (nor to one that was stopped when the network changed).
         let online = http::online();
         if online != self.online.replace(online) {
-            self.engine
-                .borrow_mut()
-                .handle(Input::Network { now, online });
-            self.drain().await;
+            let now = clock::now();
+            self.engine_turn(Input::Network { now, online }, &mut turn);
         }
-        let input = make(now);
-        self.engine.borrow_mut().handle(input);
-        self.drain().await;
+        for input in inputs {
+            self.engine_turn(input, &mut turn);
+        }
+        self.carry_out(turn).await;
     }
 
-    async fn drain(self: &Rc<Self>) {
-        loop {
-            let next = self.engine.borrow_mut().poll_output();
-            let Some(output) = next else { break };
+    /// Hands one input to the engine and collects its outputs (the drain
+    /// rule: all of them, in order).
+    fn engine_turn(&self, input: Input, turn: &mut Turn) {
+        let mut engine = self.engine.borrow_mut();
+        engine.handle(input);
+        while let Some(output) = engine.poll_output() {
+            turn.collect(output);
+        }
+    }
+
+    /// Carries out a turn's outputs: its writes first, in one transaction,
+    /// then everything else.
+    async fn carry_out(self: &Rc<Self>, turn: Turn) {
+        if !turn.writes.is_empty() {
+            self.persist(&turn.writes).await;
+        }
+        for output in turn.rest {
             match output {
-                Output::Persist { writes } => self.persist(&writes).await,
+                Output::Persist { .. } => {} // collected into `turn.writes`
                 Output::Send {
                     request_id,
                     request,
@@ -149,18 +178,25 @@ impl Shell {
                             .await;
                     });
                 }
-                Output::WakeAt { at } => self.wake_at(at).await,
-                Output::CancelWake => {
-                    self.wake_timer.borrow_mut().take();
-                    self.host.clear_alarm(WAKE_ALARM).await;
-                }
                 Output::Event { event } => {
                     if let UiEvent::SyncNow { reply } = event {
                         *self.sync_now_reply.borrow_mut() = Some(reply);
                     }
                 }
-                Output::StatusChanged { view } => self.publish(&view).await,
+                // Only the last of these in a turn counts (see `Turn`).
+                Output::WakeAt { .. } | Output::CancelWake | Output::StatusChanged { .. } => {}
             }
+        }
+        match turn.wake {
+            Some(Output::WakeAt { at }) => self.wake_at(at).await,
+            Some(_) => {
+                self.wake_timer.borrow_mut().take();
+                self.host.clear_alarm(WAKE_ALARM).await;
+            }
+            None => {}
+        }
+        if let Some(view) = turn.status {
+            self.publish(&view).await;
         }
     }
 
@@ -289,6 +325,30 @@ impl Shell {
     /// The settings to use for a test, or why there are none.
     pub fn require_settings(&self) -> Result<Settings, SettingsError> {
         self.settings().ok_or(SettingsError::NotConfigured)
+    }
+}
+
+/// The outputs of one turn's inputs, gathered for carrying out: every write
+/// (in order, compacted into one transaction), the sends and events in
+/// order, and of the wake-up and the status only the last (each replaces
+/// the one before it).
+#[derive(Default)]
+struct Turn {
+    writes: Vec<worktime_core::store::Write>,
+    rest: Vec<Output>,
+    wake: Option<Output>,
+    status: Option<Box<worktime_core::status::SyncView>>,
+}
+
+impl Turn {
+    fn collect(&mut self, output: Output) {
+        match output {
+            // Compacted once, when the turn commits (`WriteBacklog::batch_with`).
+            Output::Persist { writes } => self.writes.extend(writes),
+            Output::WakeAt { .. } | Output::CancelWake => self.wake = Some(output),
+            Output::StatusChanged { view } => self.status = Some(view),
+            other => self.rest.push(other),
+        }
     }
 }
 
