@@ -170,14 +170,9 @@ test('killing the worker with a request in flight 20 times loses no review and c
   assert.deepEqual(view.failed, [], 'nothing went to the failed list');
 });
 
-// Known engine bug (reported to the lead): when a review's tab closes while
-// the worker is stopped, the woken worker starts before the content script's
-// end notice is handled, finds the tab gone and ends the session at its last
-// checkpoint (Tracker::load in crates/worktime-core/src/tracker.rs), so the
-// time since that checkpoint is lost (here: all of it, 0 s). The end notice
-// then changes nothing. Drop `todo` once the engine keeps that time.
-test('reviews whose tab closed while the worker was stopped keep their active seconds', {
-  todo: 'engine bug: a tab closed while the worker is stopped ends its session at the last checkpoint',
-}, () => {
+// A review whose tab closes while the worker is stopped: the close wakes
+// the worker, which finds the tab gone at start and must still count the time
+// since the last checkpoint (Tracker::load in crates/worktime-core).
+test('reviews whose tab closed while the worker was stopped keep their active seconds', () => {
   assert.deepEqual(wrongActiveSeconds(['closed while stopped']), [], 'reviews closed while the worker was stopped');
 });

@@ -41,10 +41,17 @@ pub(crate) struct Tracker {
 }
 
 impl Tracker {
-    /// Loads the stored sessions: tabs that no longer exist are dropped, a
-    /// session left with none ends at its last checkpoint, and a session
-    /// still shown gets the time since its checkpoint (up to
+    /// Loads the stored sessions: tabs that no longer exist are dropped, and
+    /// a session still shown gets the time since its checkpoint (up to
     /// [`MAX_ACCRUAL_GAP`]) if it was running.
+    ///
+    /// A session left with no tab ended while the worker was stopped. MV3
+    /// stops an idle worker within 30 s, and closing the tab is what wakes
+    /// it (`tabs.onRemoved`, the end notice), so when its checkpoint is at
+    /// most [`MAX_ACCRUAL_GAP`] old, the time since it is review time and
+    /// the session ends now. Older than that, nothing saw the tab close (the
+    /// fallback alarm would have): the browser went down, and the session
+    /// ends at its last checkpoint.
     pub(crate) fn load(
         &mut self,
         stored: Vec<SessionRecord>,
@@ -57,12 +64,17 @@ impl Tracker {
             if rec.session.is_ended() {
                 continue;
             }
+            let was_running = self.running(&rec);
             rec.tabs.retain(|t| open.contains(&t.tab));
             for t in &rec.tabs {
                 let seq = self.last_seq.entry(t.tab).or_insert(t.seq);
                 *seq = (*seq).max(t.seq);
             }
             if rec.tabs.is_empty() {
+                let since = now.since(rec.last_checkpoint);
+                if since.0 >= 0 && since <= MAX_ACCRUAL_GAP {
+                    accrue(&mut rec, now, was_running);
+                }
                 let at = rec.last_checkpoint;
                 changes.push(Change::Ended(end(&mut rec, at)));
                 continue;

@@ -163,6 +163,39 @@ fn a_restart_ends_a_session_whose_tabs_are_gone_at_its_last_checkpoint() {
 }
 
 #[test]
+fn a_tab_closed_while_the_worker_was_stopped_keeps_the_time_since_the_checkpoint() {
+    let mut shell = Shell::new();
+    shell.set_online(false);
+    shell.page(1, 7, PageEvent::Visible);
+    shell.advance(30_000); // checkpointed at 30 s; then MV3 stops the worker
+    // 20 s later the tab closes, which wakes the worker.
+    shell.open_tabs.clear();
+    shell.now = UnixMillis(T0 + 50_000);
+    shell.restart();
+    // The end notice and the removal that woke it change nothing more.
+    shell.page(1, 7, PageEvent::Closed);
+    shell.remove_tab(1);
+    let ended = &shell.only_queued().session;
+    assert_eq!(ended.state, SessionState::Ended);
+    assert_eq!(ended.active_seconds, 50, "the stopped worker cost no time");
+    assert_eq!(ended.ended_at, Some(UnixMillis(T0 + 50_000)));
+}
+
+#[test]
+fn a_hidden_tab_closed_while_the_worker_was_stopped_adds_no_time() {
+    let mut shell = Shell::new();
+    shell.set_online(false);
+    shell.page(1, 7, PageEvent::Visible);
+    shell.advance(10_000);
+    shell.page(1, 7, PageEvent::Hidden);
+    shell.open_tabs.clear();
+    shell.now = UnixMillis(T0 + 40_000);
+    shell.restart();
+    let ended = &shell.only_queued().session;
+    assert_eq!(ended.active_seconds, 10, "hidden time was counted");
+}
+
+#[test]
 fn a_restart_keeps_a_session_whose_tab_is_still_open() {
     let mut shell = Shell::new();
     shell.set_online(false);
