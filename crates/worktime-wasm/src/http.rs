@@ -7,7 +7,7 @@ use crate::error::{HttpError, js_text};
 use gloo_timers::callback::Timeout;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, Headers, Request, RequestCache, RequestCredentials, RequestInit};
+use web_sys::{AbortController, Headers, Request, RequestCredentials, RequestInit};
 
 /// How long one request may take, answer body included.
 pub const TIMEOUT_SECS: u32 = 15;
@@ -75,10 +75,11 @@ pub async fn send(
     let init = RequestInit::new();
     init.set_method(&request.method);
     init.set_signal(Some(&signal));
-    // No cookies, no cache: the token is the only credential and every
-    // answer must be fresh.
+    // No cookies: the token is the only credential. No `cache` mode either:
+    // the server answers `Cache-Control: no-store`, and asking for
+    // `no-store` here would also make Chromium skip its CORS preflight
+    // cache, doubling the round trips of every push.
     init.set_credentials(RequestCredentials::Omit);
-    init.set_cache(RequestCache::NoStore);
     let headers = Headers::new().map_err(|e| HttpError::Build(js_text(&e)))?;
     headers
         .set("Accept", "application/json")

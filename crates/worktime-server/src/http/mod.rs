@@ -41,6 +41,14 @@ pub fn router(state: AppState) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
+        // API answers are private and always current: no cache keeps them.
+        // (Said by the server, so the extension need not ask with
+        // `cache: no-store`, which also turns off the browser's CORS
+        // preflight cache.) The dashboard's assets set their own policy.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .layer(cors(&state.config.allow_origins))
         .layer(
             // The span holds the method and the path only: never the query

@@ -60,6 +60,26 @@ async fn every_endpoint_refuses_missing_malformed_and_unknown_tokens() {
 }
 
 #[tokio::test]
+async fn api_answers_tell_caches_not_to_store_them() {
+    let server = TestServer::start().await;
+    let token = server.token("alice", false, "laptop").await;
+    for path in ["/api/v1/me", "/api/v1/sessions", "/api/v1/devices"] {
+        let res = server.get(&token, path).await;
+        assert_eq!(res.status(), 200, "{path}");
+        assert_eq!(res.headers()["cache-control"], "no-store", "{path}");
+    }
+    // An error answer too: it may carry the caller's details.
+    let res = server
+        .client
+        .get(server.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+}
+
+#[tokio::test]
 async fn me_says_which_user_and_device_the_token_is() {
     let server = TestServer::start().await;
     let token = server.token("alice", true, "work laptop").await;
