@@ -75,6 +75,10 @@ function testHooks() {
   return hooks;
 }
 
+// Start that read now, alongside the wasm's start, so the alarm set-up in
+// Extension.open does not wait for it.
+testHooks();
+
 let started = null;
 /** Starts the wasm and opens the shell once; later calls share the promise.
  * A failed start is forgotten so the next event tries again. */
