@@ -12,7 +12,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { askWorker, launchExtension } from './support/browser.js';
 import { startStack } from './support/stack.js';
-import { distWithTestHooks } from './support/test-hooks.js';
+import { distWithTestHooks } from './support/dist-with-hooks.js';
 import { waitFor } from './support/wait.js';
 import { controlWorker } from './support/worker-control.js';
 

@@ -1,4 +1,4 @@
-// test-hooks.js — a copy of the built extension with a test-hooks.json beside
+// dist-with-hooks.js — a copy of the built extension with a test-hooks.json beside
 // background.js (e.g. a shorter fallback alarm). The shipped dist/ never holds
 // that file (manifest.test.js), so only such a copy ever reads one.
 import fs from 'node:fs';
