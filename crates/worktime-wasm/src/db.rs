@@ -6,6 +6,8 @@
 
 use crate::error::{StorageError, js_text};
 use rexie::{ObjectStore, Rexie, TransactionMode};
+use std::future::Future;
+use std::task::Poll;
 use wasm_bindgen::JsValue;
 
 /// The database's name in the extension's origin.
@@ -122,6 +124,11 @@ impl Db {
 
     /// Applies `writes` in one read-write transaction over exactly the stores
     /// they touch: all of them land, or none does.
+    ///
+    /// Every request is issued before any answer is awaited: IndexedDB runs a
+    /// transaction's requests in order, and waiting for each answer before
+    /// issuing the next costs a round trip to the browser per write (a
+    /// thousand-write group commit took ~4× as long that way).
     pub async fn write(&self, writes: &[RawWrite]) -> Result<(), StorageError> {
         if writes.is_empty() {
             return Ok(());
@@ -139,14 +146,60 @@ impl Db {
             .transaction(&names, TransactionMode::ReadWrite)
             .map_err(|e| StorageError::Write(e.to_string()))?;
         let mut failure = None;
+        let mut requests = Vec::with_capacity(writes.len());
         for write in writes {
-            if let Err(e) = apply(&tx, write).await {
-                failure = Some(e);
-                break;
+            match tx.store(&write.store) {
+                Ok(store) => requests.push(Box::pin(apply(store, write))),
+                Err(e) => {
+                    failure = Some(StorageError::Write(format!("{}: {e}", write.store)));
+                    break;
+                }
             }
         }
-        match failure {
-            None => tx
+        // A request's first poll issues it; one thrown at once (before
+        // IndexedDB saw it, e.g. an uncloneable value) answers at once.
+        let mut answers: Vec<Option<Result<(), StorageError>>> = Vec::new();
+        std::future::poll_fn(|cx| {
+            answers = requests
+                .iter_mut()
+                .map(|request| match request.as_mut().poll(cx) {
+                    Poll::Ready(answer) => Some(answer),
+                    Poll::Pending => None,
+                })
+                .collect();
+            Poll::Ready(())
+        })
+        .await;
+        // An exception thrown before a request does not abort the
+        // transaction by itself: abort now, before the other requests can
+        // commit it.
+        if failure.is_none()
+            && let Some(thrown) = answers.iter().position(|a| matches!(a, Some(Err(_))))
+        {
+            // Its error is the one to report (the requests before it will
+            // end with AbortError); its slot stays answered.
+            failure = answers[thrown].replace(Ok(())).and_then(Result::err);
+        }
+        let mut tx = Some(tx);
+        if failure.is_some()
+            && let Some(tx) = tx.take()
+        {
+            let _ = tx.abort().await;
+        }
+        // Every request is awaited, also after a failure (they then end
+        // with AbortError): their callbacks must outlive their answers. The
+        // first failure in order is the one that aborted the transaction.
+        for (request, answer) in requests.iter_mut().zip(answers) {
+            let answer = match answer {
+                Some(answer) => answer,
+                None => request.as_mut().await,
+            };
+            if let Err(e) = answer {
+                failure.get_or_insert(e);
+            }
+        }
+        match (failure, tx) {
+            (None, Some(tx)) => tx
                 .done()
                 .await
                 .map_err(|e| StorageError::Write(e.to_string()))
@@ -157,12 +210,14 @@ impl Db {
                         Err(StorageError::Write("the transaction was aborted".into()))
                     }
                 }),
-            Some(e) => {
-                // A failed request usually aborts the transaction by itself; an
-                // exception thrown before the request (e.g. an uncloneable value)
-                // does not, so abort explicitly. Either way nothing is written.
-                let _ = tx.abort().await;
-                Err(e)
+            (failure, tx) => {
+                // A failed request usually aborts the transaction by itself;
+                // aborting again changes nothing. Either way nothing is written.
+                if let Some(tx) = tx {
+                    let _ = tx.abort().await;
+                }
+                Err(failure
+                    .unwrap_or_else(|| StorageError::Write("the transaction was aborted".into())))
             }
         }
     }
@@ -262,10 +317,7 @@ impl Db {
     }
 }
 
-async fn apply(tx: &rexie::Transaction, write: &RawWrite) -> Result<(), StorageError> {
-    let store = tx
-        .store(&write.store)
-        .map_err(|e| StorageError::Write(format!("{}: {e}", write.store)))?;
+async fn apply(store: rexie::Store, write: &RawWrite) -> Result<(), StorageError> {
     let key = JsValue::from_str(&write.key);
     let result = match &write.value {
         Some(value) => store.put(value, Some(&key)).await.map(|_| ()),

@@ -52,6 +52,11 @@ pub struct Shell {
     turn: tokio::sync::Mutex<()>,
     /// Inputs waiting for the next turn (stamped when they arrived).
     waiting: RefCell<Vec<Input>>,
+    /// Inputs ever handed to [`Shell::handle`]; an input's number is the
+    /// count before it.
+    arrived: Cell<u64>,
+    /// Inputs taken by a turn (the numbers below this one).
+    taken: Cell<u64>,
     wake_timer: RefCell<Option<Timeout>>,
     /// The network hint the engine last heard.
     online: Cell<bool>,
@@ -85,6 +90,8 @@ impl Shell {
             backlog: RefCell::new(WriteBacklog::default()),
             turn: tokio::sync::Mutex::new(()),
             waiting: RefCell::new(Vec::new()),
+            arrived: Cell::new(0),
+            taken: Cell::new(0),
             wake_timer: RefCell::new(None),
             online: Cell::new(online),
             sync_now_reply: RefCell::new(None),
@@ -115,13 +122,18 @@ impl Shell {
     }
 
     async fn handle(self: &Rc<Self>, input: Input) {
+        let number = self.arrived.get();
+        self.arrived.set(number + 1);
         self.waiting.borrow_mut().push(input);
         let _turn = self.turn.lock().await;
-        let inputs = std::mem::take(&mut *self.waiting.borrow_mut());
-        if inputs.is_empty() {
-            // An earlier turn took this input along and committed it.
+        if number < self.taken.get() {
+            // An earlier turn took this input along and committed it (turns
+            // run one at a time): answer now, and leave the inputs that
+            // arrived since to their own callers' turn.
             return;
         }
+        let inputs = std::mem::take(&mut *self.waiting.borrow_mut());
+        self.taken.set(self.arrived.get());
         // Storage failed before: try the refused writes again now, whether
         // or not these inputs write anything (the fallback alarm brings one
         // every minute).

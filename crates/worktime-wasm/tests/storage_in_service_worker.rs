@@ -215,6 +215,8 @@ async fn a_batch_that_fails_part_way_writes_nothing() {
         matches!(err, worktime_wasm::error::StorageError::Write(_)),
         "{err:?}"
     );
+    // The write that threw is named, not the earlier ones its abort ended.
+    assert!(err.to_string().contains("queue/bad"), "{err}");
 
     let keep = db.get(stores::META, "keep").await.unwrap().unwrap();
     assert_eq!(js_sys::JSON::stringify(&keep).unwrap(), r#"{"v":1}"#);
