@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { askWorker } from './support/browser.js';
 import { startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
+import { controlWorker } from './support/worker-control.js';
 
 let stack;
 let server;
@@ -49,14 +50,8 @@ test('a page report the stopped worker never answered is sent again and starts t
   const before = await server.get('/api/v1/sessions', token);
   assert.equal(before.sessions.filter((s) => s.pr_number === 88).length, 0, 'the stuck report was not delivered');
 
-  const cdp = await context.newCDPSession(options);
-  const statuses = [];
-  cdp.on('ServiceWorker.workerVersionUpdated', ({ versions }) => {
-    for (const v of versions) if (v.scriptURL.endsWith('/background.js')) statuses.push(v.runningStatus);
-  });
-  await cdp.send('ServiceWorker.enable');
-  await cdp.send('ServiceWorker.stopAllWorkers');
-  await waitFor('the worker to be stopped', () => statuses.includes('stopped'));
+  const worker = await controlWorker(context, options);
+  await worker.stop();
 
   // The content script's resend wakes a fresh worker, which times the PR.
   const started = await waitFor('the session started by the resent report on the server', async () => {

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { askWorker } from './support/browser.js';
 import { startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
+import { controlWorker } from './support/worker-control.js';
 
 let stack;
 let server;
@@ -80,14 +81,8 @@ test('refused IndexedDB writes are shown, retried, and leave nothing to resend a
 
   // A restart from the disk finds nothing to end or resend: the ended
   // session's removal from storage was committed by the backlog.
-  const cdp = await context.newCDPSession(popup);
-  const statuses = [];
-  cdp.on('ServiceWorker.workerVersionUpdated', ({ versions }) => {
-    for (const v of versions) if (v.scriptURL.endsWith('/background.js')) statuses.push(v.runningStatus);
-  });
-  await cdp.send('ServiceWorker.enable');
-  await cdp.send('ServiceWorker.stopAllWorkers');
-  await waitFor('the worker to be stopped', () => statuses.at(-1) === 'stopped');
+  const worker = await controlWorker(context, popup);
+  await worker.stop();
   const answer = await waitFor('the restarted worker to answer', async () => {
     const a = await askWorker(popup, { type: 'get-status' });
     return a.ok && a;

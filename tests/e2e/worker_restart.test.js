@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { askWorker } from './support/browser.js';
 import { startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
+import { controlWorker } from './support/worker-control.js';
 
 let stack;
 let server;
@@ -35,19 +36,13 @@ test('a review survives the worker being stopped mid-session and ends on the ser
   const openedAt = Date.now();
 
   // Stop the worker the way Chrome does when it is idle.
-  const cdp = await context.newCDPSession(options);
-  const statuses = [];
-  cdp.on('ServiceWorker.workerVersionUpdated', ({ versions }) => {
-    for (const v of versions) if (v.scriptURL.endsWith('/background.js')) statuses.push(v.runningStatus);
-  });
-  await cdp.send('ServiceWorker.enable');
-  await cdp.send('ServiceWorker.stopAllWorkers');
-  await waitFor('the worker to be stopped', () => statuses.at(-1) === 'stopped');
+  const worker = await controlWorker(context, options);
+  await worker.stop();
   await waitFor('2 s on the PR with the worker stopped', () => Date.now() - openedAt >= 2000, { timeoutMs: 5000 });
 
   // Closing the tab (pagehide message, tabs.onRemoved) restarts the worker.
   await pr.close();
-  await waitFor('the worker to run again', () => statuses.at(-1) === 'running');
+  await worker.waitRunning();
   const ended = await waitFor('the ended session on the server', async () => {
     const page = await server.get('/api/v1/sessions?state=ended', token);
     return page.sessions.find((s) => s.pr_number === 31);
