@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { askWorker } from './support/browser.js';
-import { startStack } from './support/stack.js';
+import { signIn, startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
 let stack;
@@ -19,10 +19,7 @@ before(async () => {
 after(() => stack?.close());
 
 test('a corrupt queue record is set aside at start and shown in the popup; sync goes on', async () => {
-  const token = server.addUserWithToken('eve', 'old-laptop');
-  const popup = await ext.context.newPage();
-  await popup.goto(ext.url('popup.html'));
-  assert.ok((await askWorker(popup, { type: 'save-settings', serverUrl: server.url, token })).ok);
+  const { page: popup, token } = await signIn(stack, { user: 'eve', device: 'old-laptop', page: 'popup.html' });
 
   // Write garbage into the queue store, beside the shell's own connection.
   await ext.worker.evaluate(() => new Promise((resolve, reject) => {

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { askWorker } from './support/browser.js';
-import { startStack } from './support/stack.js';
+import { signIn, startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
 const REVIEWS = 55;
@@ -25,10 +25,7 @@ before(async () => {
 after(() => stack?.close());
 
 test('55 refused sessions: the failed list holds the newest 50 and says 5 were dropped', async () => {
-  const token = server.addUserWithToken('max', 'desk');
-  const popup = await ext.context.newPage();
-  await popup.goto(ext.url('popup.html'));
-  assert.ok((await askWorker(popup, { type: 'save-settings', serverUrl: proxy.url, token })).ok);
+  const { page: popup, token } = await signIn(stack, { user: 'max', device: 'desk', page: 'popup.html', serverUrl: proxy.url });
   for (const method of ['PUT', 'POST']) {
     proxy.inject({ kind: 'status', status: 400, body: REFUSAL }, { method, path: '/api/v1/sessions' });
   }

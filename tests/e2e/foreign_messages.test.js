@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { askWorker } from './support/browser.js';
-import { startStack } from './support/stack.js';
+import { signIn, startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
 let stack;
@@ -48,11 +48,8 @@ async function forge(page, extensionId) {
 }
 
 test('a web page\'s postMessage and sendMessage reach nothing and change nothing', async () => {
-  const token = server.addUserWithToken('wes', 'desk');
+  const { page: options, token } = await signIn(stack, { user: 'wes', device: 'desk' });
   const { context } = ext;
-  const options = await context.newPage();
-  await options.goto(ext.url('options.html'));
-  assert.ok((await askWorker(options, { type: 'save-settings', serverUrl: server.url, token })).ok);
   const view = async () => (await askWorker(options, { type: 'get-status' })).reply.view;
 
   // Another site (served by Playwright, never the network) and a github.com

@@ -11,7 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { askWorker, launchExtension } from './support/browser.js';
-import { startStack } from './support/stack.js';
+import { signIn, startStack } from './support/stack.js';
 import { distWithTestHooks } from './support/dist-with-hooks.js';
 import { waitFor } from './support/wait.js';
 import { controlWorker } from './support/worker-control.js';
@@ -48,10 +48,7 @@ async function review(page, number, token) {
 
 test('with nothing pending no request reaches the server for 3 minutes while the fallback alarm keeps firing', async () => {
   const { ext, server, proxy } = stack;
-  const token = server.addUserWithToken('ida', 'desk');
-  const options = await ext.context.newPage();
-  await options.goto(ext.url('options.html'));
-  assert.ok((await askWorker(options, { type: 'save-settings', serverUrl: proxy.url, token })).ok);
+  const { page: options, token } = await signIn(stack, { user: 'ida', device: 'desk', serverUrl: proxy.url });
 
   const alarm = await ext.worker.evaluate((name) => chrome.alarms.get(name), FALLBACK_ALARM);
   assert.equal(alarm?.periodInMinutes, HOOKED_MINUTES, 'test-hooks.json shortened the fallback alarm');

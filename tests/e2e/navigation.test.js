@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { askWorker } from './support/browser.js';
-import { startStack } from './support/stack.js';
+import { signIn, startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
 let stack;
@@ -21,10 +21,7 @@ before(async () => {
 after(() => stack?.close());
 
 test('in-page navigation between pull requests ends and starts sessions', async () => {
-  const token = server.addUserWithToken('noa', 'desk');
-  const options = await ext.context.newPage();
-  await options.goto(ext.url('options.html'));
-  assert.ok((await askWorker(options, { type: 'save-settings', serverUrl: server.url, token })).ok);
+  const { page: options, token } = await signIn(stack, { user: 'noa', device: 'desk' });
   const current = async () => (await askWorker(options, { type: 'get-status' })).reply.view.current?.pr ?? null;
   const ended = async () => (await server.get('/api/v1/sessions?state=ended', token)).sessions;
 
@@ -52,10 +49,7 @@ test('in-page navigation between pull requests ends and starts sessions', async 
 });
 
 test('a pull request reached in-page from the PR list is timed', async () => {
-  const token = server.addUserWithToken('ida', 'desk');
-  const options = await ext.context.newPage();
-  await options.goto(ext.url('options.html'));
-  assert.ok((await askWorker(options, { type: 'save-settings', serverUrl: server.url, token })).ok);
+  const { page: options, token } = await signIn(stack, { user: 'ida', device: 'desk' });
   const current = async () => (await askWorker(options, { type: 'get-status' })).reply.view.current?.pr ?? null;
 
   const page = await ext.context.newPage();

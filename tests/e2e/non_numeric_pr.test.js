@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { askWorker } from './support/browser.js';
-import { startStack } from './support/stack.js';
+import { signIn, startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
 const NOT_NUMBERS = ['abc', '12abc', '1e3', '0x1F'];
@@ -22,11 +22,8 @@ before(async () => {
 after(() => stack?.close());
 
 test('a PR URL with a non-numeric number starts no session', async () => {
-  const token = server.addUserWithToken('bo', 'desk');
+  const { page: popup, token } = await signIn(stack, { user: 'bo', device: 'desk', page: 'popup.html' });
   const { context } = ext;
-  const popup = await context.newPage();
-  await popup.goto(ext.url('popup.html'));
-  assert.ok((await askWorker(popup, { type: 'save-settings', serverUrl: server.url, token })).ok);
   const current = async () => (await askWorker(popup, { type: 'get-status' })).reply.view.current;
 
   const pages = [];

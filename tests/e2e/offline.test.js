@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { askWorker } from './support/browser.js';
-import { startStack } from './support/stack.js';
+import { signIn, startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
 let stack;
@@ -18,10 +18,7 @@ before(async () => {
 after(() => stack?.close());
 
 test('offline shows Offline and keeps the session; back online delivers it', async () => {
-  const token = server.addUserWithToken('tom', 'train');
-  const popup = await ext.context.newPage();
-  await popup.goto(ext.url('popup.html'));
-  assert.ok((await askWorker(popup, { type: 'save-settings', serverUrl: server.url, token })).ok);
+  const { page: popup, token } = await signIn(stack, { user: 'tom', device: 'train', page: 'popup.html' });
 
   const pr = await ext.context.newPage();
   await pr.goto('https://github.com/octo/hello-world/pull/91');

@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { askWorker } from './support/browser.js';
-import { startStack } from './support/stack.js';
+import { signIn, startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 import { controlWorker } from './support/worker-control.js';
 
@@ -25,12 +25,8 @@ before(async () => {
 after(() => stack?.close());
 
 test('a page report the stopped worker never answered is sent again and starts the session', async () => {
-  const token = server.addUserWithToken('ria', 'laptop');
+  const { page: options, token } = await signIn(stack, { user: 'ria', device: 'laptop' });
   const { context } = ext;
-  const options = await context.newPage();
-  await options.goto(ext.url('options.html'));
-  const saved = await askWorker(options, { type: 'save-settings', serverUrl: server.url, token });
-  assert.ok(saved.ok, JSON.stringify(saved));
   await waitFor('the settings to be stored and synced', async () => {
     const a = await askWorker(options, { type: 'get-status' });
     return a.ok && a.reply.view.status.line === 'Synced';

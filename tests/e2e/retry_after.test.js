@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { askWorker } from './support/browser.js';
-import { startStack } from './support/stack.js';
+import { signIn, startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
 const RETRY_AFTER_S = 5;
@@ -23,10 +23,7 @@ before(async () => {
 after(() => stack?.close());
 
 test('429 with Retry-After: 5 holds every request for 5 s, then the sessions are delivered', async () => {
-  const token = server.addUserWithToken('ria', 'desk');
-  const options = await ext.context.newPage();
-  await options.goto(ext.url('options.html'));
-  assert.ok((await askWorker(options, { type: 'save-settings', serverUrl: proxy.url, token })).ok);
+  const { page: options, token } = await signIn(stack, { user: 'ria', device: 'desk', serverUrl: proxy.url });
   const onServer = async (state, n = 88) =>
     (await server.get(`/api/v1/sessions?state=${state}`, token)).sessions.find((s) => s.pr_number === n);
 

@@ -6,8 +6,7 @@
 // their PRs and active seconds, and the popup says Synced.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { askWorker } from './support/browser.js';
-import { startStack } from './support/stack.js';
+import { signIn, startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
 const SESSIONS = 50;
@@ -31,10 +30,7 @@ after(() => stack?.close());
 
 test('500s for 2 minutes while 50 reviews end: the popup shows them pending, then all 50 arrive once', async () => {
   const { ext, server, proxy } = stack;
-  const token = server.addUserWithToken('olga', 'office');
-  const popup = await ext.context.newPage();
-  await popup.goto(ext.url('popup.html'));
-  assert.ok((await askWorker(popup, { type: 'save-settings', serverUrl: proxy.url, token })).ok);
+  const { page: popup, token } = await signIn(stack, { user: 'olga', device: 'office', page: 'popup.html', serverUrl: proxy.url });
 
   proxy.inject({ kind: 'status', status: 500 });
   const outageFrom = Date.now();

@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { askWorker } from './support/browser.js';
-import { startStack } from './support/stack.js';
+import { signIn, startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 import { controlWorker } from './support/worker-control.js';
 
@@ -43,12 +43,8 @@ async function refuseStorage(worker, refuse) {
 }
 
 test('refused IndexedDB writes are shown, retried, and leave nothing to resend after a restart', async () => {
-  const token = server.addUserWithToken('sam', 'laptop');
+  const { page: popup, token } = await signIn(stack, { user: 'sam', device: 'laptop' });
   const { context } = ext;
-  const popup = await context.newPage();
-  await popup.goto(ext.url('options.html'));
-  const saved = await askWorker(popup, { type: 'save-settings', serverUrl: server.url, token });
-  assert.ok(saved.ok, JSON.stringify(saved));
 
   const pr = await context.newPage();
   await pr.goto('https://github.com/octo/hello-world/pull/77');

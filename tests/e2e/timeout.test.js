@@ -3,8 +3,7 @@
 // session still reaches the server, once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { askWorker } from './support/browser.js';
-import { startStack } from './support/stack.js';
+import { signIn, startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
 let stack;
@@ -20,10 +19,7 @@ before(async () => {
 after(() => stack?.close());
 
 test('a hung request times out after 15 s and the retry delivers the session', async () => {
-  const token = server.addUserWithToken('ivy', 'tablet');
-  const options = await ext.context.newPage();
-  await options.goto(ext.url('options.html'));
-  assert.ok((await askWorker(options, { type: 'save-settings', serverUrl: proxy.url, token })).ok);
+  const { page: options, token } = await signIn(stack, { user: 'ivy', device: 'tablet', serverUrl: proxy.url });
 
   proxy.inject({ kind: 'hang' }, { method: 'PUT', times: 1 });
   const pr = await ext.context.newPage();

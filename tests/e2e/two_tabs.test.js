@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { askWorker } from './support/browser.js';
-import { startStack } from './support/stack.js';
+import { signIn, startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
 let stack;
@@ -18,11 +18,8 @@ before(async () => {
 after(() => stack?.close());
 
 test('two tabs on one PR share one session that ends only when the last tab closes', async () => {
-  const token = server.addUserWithToken('lin', 'desk');
+  const { page: options, token } = await signIn(stack, { user: 'lin', device: 'desk' });
   const { context } = ext;
-  const options = await context.newPage();
-  await options.goto(ext.url('options.html'));
-  assert.ok((await askWorker(options, { type: 'save-settings', serverUrl: server.url, token })).ok);
   const view = async () => (await askWorker(options, { type: 'get-status' })).reply.view;
   const sessions = async () => (await server.get('/api/v1/sessions', token)).sessions;
   const forPr = async (n) => (await sessions()).filter((s) => s.pr_number === n);

@@ -15,7 +15,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { askWorker } from './support/browser.js';
-import { startStack } from './support/stack.js';
+import { signIn, startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 import { controlWorker } from './support/worker-control.js';
 
@@ -64,10 +64,7 @@ function wrongActiveSeconds(how) {
 test('killing the worker with a request in flight 20 times loses no review and counts none twice', async () => {
   const { ext, server, proxy } = stack;
   const { context } = ext;
-  const token = server.addUserWithToken('rosa', 'flaky-laptop');
-  const options = await context.newPage();
-  await options.goto(ext.url('options.html'));
-  assert.ok((await askWorker(options, { type: 'save-settings', serverUrl: proxy.url, token })).ok);
+  const { page: options, token } = await signIn(stack, { user: 'rosa', device: 'flaky-laptop', serverUrl: proxy.url });
   const worker = await controlWorker(context, options);
   const startsBefore = worker.starts();
 

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { askWorker } from './support/browser.js';
-import { startStack } from './support/stack.js';
+import { signIn, startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 import { controlWorker } from './support/worker-control.js';
 
@@ -20,12 +20,8 @@ before(async () => {
 after(() => stack?.close());
 
 test('a review survives the worker being stopped mid-session and ends on the server', async () => {
-  const token = server.addUserWithToken('kai', 'work-laptop');
+  const { page: options, token } = await signIn(stack, { user: 'kai', device: 'work-laptop' });
   const { context } = ext;
-  const options = await context.newPage();
-  await options.goto(ext.url('options.html'));
-  const saved = await askWorker(options, { type: 'save-settings', serverUrl: server.url, token });
-  assert.ok(saved.ok, JSON.stringify(saved));
 
   const pr = await context.newPage();
   await pr.goto('https://github.com/octo/hello-world/pull/31/commits');
