@@ -215,11 +215,7 @@ impl Shell {
     /// Shows `view` on the badge and in any open popup.
     async fn publish(&self, view: &worktime_core::status::SyncView) {
         let popup = self.popup_view_of(view, clock::now());
-        let badge = if popup.storage_error.is_some() {
-            view::storage_error_badge()
-        } else {
-            view::badge(view)
-        };
+        let badge = view::badge(view, popup.storage_error.is_some());
         self.host.set_badge(&badge.text, badge.color).await;
         if let Ok(js) = storage::to_js(&popup, "view") {
             self.host.broadcast(&js).await;

@@ -46,10 +46,15 @@ pub struct Badge {
     pub color: &'static str,
 }
 
-/// `!` (red) when something failed or the user is signed out, else the
-/// pending count (blue), else nothing.
-pub fn badge(view: &SyncView) -> Badge {
-    if !view.failed.is_empty() || view.status == Status::SignedOut || !view.signed_in {
+/// `!` (red) when something failed, the user is signed out or storage is
+/// refusing writes (the user should know before closing the browser), else
+/// the pending count (blue), else nothing.
+pub fn badge(view: &SyncView, storage_failing: bool) -> Badge {
+    if storage_failing
+        || !view.failed.is_empty()
+        || view.status == Status::SignedOut
+        || !view.signed_in
+    {
         Badge {
             text: "!".into(),
             color: "#cf222e",
@@ -68,15 +73,6 @@ pub fn badge(view: &SyncView) -> Badge {
             text: String::new(),
             color: "#0969da",
         }
-    }
-}
-
-/// The badge while IndexedDB refuses writes: the user should know before
-/// they close the browser.
-pub fn storage_error_badge() -> Badge {
-    Badge {
-        text: "!".into(),
-        color: "#cf222e",
     }
 }
 
@@ -278,14 +274,15 @@ mod tests {
     #[test]
     fn the_badge_shows_pending_count_or_a_bang_when_the_user_must_act() {
         let mut v = idle();
-        assert_eq!(badge(&v).text, "");
+        assert_eq!(badge(&v, false).text, "");
         v.pending = 4;
-        assert_eq!(badge(&v).text, "4");
+        assert_eq!(badge(&v, false).text, "4");
+        assert_eq!(badge(&v, true).text, "!", "storage refusing writes");
         v.failed = vec![failed_item()];
-        assert_eq!(badge(&v).text, "!");
+        assert_eq!(badge(&v, false).text, "!");
         v.failed.clear();
         v.signed_in = false;
-        assert_eq!(badge(&v).text, "!");
+        assert_eq!(badge(&v, false).text, "!");
     }
 
     #[test]
