@@ -12,6 +12,10 @@ pub const SYNC_LEASE: DurationMillis = DurationMillis::from_secs(60);
 pub const SYNC_NOW_COOLDOWN: DurationMillis = DurationMillis::from_secs(5);
 /// Automatic pulls (on popup open) at most this often.
 pub const PULL_INTERVAL: DurationMillis = DurationMillis::from_secs(15 * 60);
+/// Most pages one pull of today's sessions follows (`next`), 500 sessions
+/// each: a server that hands out cursors forever cannot keep the engine
+/// pulling.
+pub const MAX_PULL_PAGES: u32 = 20;
 /// How soon an automatic pull goes again after one that did not succeed, so
 /// that opening the popup during an outage does not send a request each time.
 pub const PULL_RETRY_INTERVAL: DurationMillis = DurationMillis::from_secs(60);
@@ -23,8 +27,22 @@ pub(crate) enum Flight {
     Push(Vec<(LocalId, u64)>),
     /// `GET /api/v1/me`, to learn whether the server is back.
     Probe,
-    /// `GET /api/v1/sessions` for today's totals.
-    Pull,
+    /// `GET /api/v1/sessions` for today's totals: the page after `cursor`
+    /// (the first when `None`) of the sessions since `since`.
+    Pull {
+        /// The `since` of the first page, kept for the pages after it.
+        since: String,
+        /// Which page of the chain this is (1 for the first).
+        page: u32,
+    },
+}
+
+/// The next page of a pull, when the server's answer said there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PullNext {
+    pub(crate) since: String,
+    pub(crate) cursor: String,
+    pub(crate) page: u32,
 }
 
 /// The request in flight.
@@ -32,6 +50,8 @@ pub(crate) enum Flight {
 pub(crate) struct InFlight {
     pub(crate) id: RequestId,
     pub(crate) flight: Flight,
+    /// Method and path, for the popup when the answer is a server problem.
+    pub(crate) request: String,
     pub(crate) lease_until: UnixMillis,
     /// Which token the request carried (see [`Coordinator::token_epoch`]).
     pub(crate) token_epoch: u64,
@@ -56,6 +76,8 @@ pub(crate) struct Coordinator {
     pub(crate) manual_queued: bool,
     pub(crate) cooldown_until: Option<UnixMillis>,
     pub(crate) pull_wanted: bool,
+    /// The page a pull still has to fetch (the server's `next`).
+    pub(crate) pull_next: Option<PullNext>,
     /// When the last pull was sent (kept in memory only: a restarted worker
     /// may pull once more, which is harmless).
     pub(crate) last_pull_sent: Option<UnixMillis>,
@@ -69,8 +91,9 @@ pub(crate) struct Coordinator {
     /// Most sessions per request: [`MAX_BATCH_ITEMS`], halved after a 413.
     pub(crate) max_batch: usize,
     /// The server's `Retry-After` (on a 429 or 503): no request of any kind
-    /// before then, not only the refused sessions again. Memory only: after
-    /// a restart the refused sessions still wait out their own backoff.
+    /// before then, not only the refused sessions again. Mirrored in
+    /// [`crate::SyncMeta::server_busy_until`], so a restarted worker waits
+    /// too.
     pub(crate) server_busy_until: Option<UnixMillis>,
 }
 
@@ -86,12 +109,18 @@ impl Coordinator {
     }
 
     /// Takes the lock for a new request.
-    pub(crate) fn begin(&mut self, flight: Flight, now: UnixMillis) -> (RequestId, bool) {
+    pub(crate) fn begin(
+        &mut self,
+        flight: Flight,
+        request: String,
+        now: UnixMillis,
+    ) -> (RequestId, bool) {
         let id = RequestId(self.next_request);
         self.next_request = self.next_request.wrapping_add(1);
         self.in_flight = Some(InFlight {
             id,
             flight,
+            request,
             lease_until: now + SYNC_LEASE,
             token_epoch: self.token_epoch,
         });

@@ -153,7 +153,7 @@ pub use ids::{RequestId, TabId};
 pub use input::{Command, Input, PageEvent};
 pub use outcome::HttpOutcome;
 pub use output::{Method, Output, Request, SyncNowReply, UiEvent};
-pub use status::{CurrentReview, FailedItem, Status, SyncView};
+pub use status::{CurrentReview, FailedItem, ServerProblem, Status, SyncView};
 pub use store::{
     FailedEntry, Priority, QueueEntry, Record, SessionRecord, StoreName, StoredState, SyncMeta,
     TabPresence, TodayTotals, Write,

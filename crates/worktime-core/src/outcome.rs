@@ -27,13 +27,26 @@ pub enum HttpOutcome {
         /// `Retry-After`, capped at [`MAX_RETRY_AFTER`].
         after: Option<DurationMillis>,
     },
-    /// A permanent refusal (4xx other than 401, 403, 408, 429): the request
-    /// will never succeed as it is.
+    /// The server's verdict on the *item* sent: a `PUT` answered with the
+    /// contract's JSON error naming what is wrong with it (400 with a
+    /// `field`, 422 `conflict`, 413). The item will never succeed as it is.
     Rejected {
         /// The status code.
         status: u16,
         /// The server's reason.
         reason: ErrorBody,
+    },
+    /// A whole-request answer that is neither a success nor a verdict on an
+    /// item: 404/405/400 without an item-naming JSON error, a redirect, an
+    /// HTML page from a proxy. Something between the extension and the
+    /// server is wrong (the URL, a path prefix, a proxy): sync pauses in a
+    /// visible "server problem" state and every item is kept.
+    ServerProblem {
+        /// The status code (0 for a redirect the browser did not follow and
+        /// so did not show).
+        status: u16,
+        /// What was answered, in plain words.
+        detail: String,
     },
     /// 401 or 403: the token is missing, wrong or revoked.
     Unauthorized {
@@ -68,14 +81,34 @@ impl HttpOutcome {
                 status,
                 after: retry_after.and_then(|v| parse_retry_after(v, now)),
             },
-            400..=499 => HttpOutcome::Rejected {
-                status,
-                reason: error_body(status, &body),
+            400..=499 => match item_verdict(status, &body) {
+                Some(reason) => HttpOutcome::Rejected { status, reason },
+                None => HttpOutcome::ServerProblem {
+                    status,
+                    detail: answer_detail(status, &body),
+                },
             },
-            _ => HttpOutcome::Retry {
+            500..=599 => HttpOutcome::Retry {
                 status,
                 after: retry_after.and_then(|v| parse_retry_after(v, now)),
             },
+            0 => HttpOutcome::redirected(),
+            _ => HttpOutcome::ServerProblem {
+                status,
+                detail: answer_detail(status, &body),
+            },
+        }
+    }
+
+    /// A redirect the shell did not follow (`fetch` with
+    /// `redirect: "manual"`, whose answer hides status and target): the
+    /// token is never sent on to another address.
+    pub fn redirected() -> HttpOutcome {
+        HttpOutcome::ServerProblem {
+            status: 0,
+            detail: "a redirect to another address (not followed, so the token stays with the \
+                     configured server)"
+                .to_owned(),
         }
     }
 
@@ -87,6 +120,9 @@ impl HttpOutcome {
             HttpOutcome::Rejected { status, reason } => {
                 format!("server refused ({status}): {}", reason.message)
             }
+            HttpOutcome::ServerProblem { detail, .. } => {
+                format!("server problem: the server answered {detail}")
+            }
             HttpOutcome::Unauthorized { status } => {
                 format!("signed out: the server refused the token ({status})")
             }
@@ -96,21 +132,41 @@ impl HttpOutcome {
     }
 }
 
-/// The `{"error": …}` body of a refusal, or a stand-in naming the status
-/// when the body is not the contract's.
-fn error_body(status: u16, body: &str) -> ErrorBody {
-    serde_json::from_str::<ErrorEnvelope>(body)
-        .map(|e| e.error)
-        .unwrap_or_else(|_| ErrorBody {
-            code: format!("http_{status}"),
-            message: format!("the server refused the request with HTTP {status}"),
-            field: None,
-        })
+/// The contract's `{"error": …}` body of a 4xx, if it is the server's
+/// verdict on the item sent: 400 naming a `field`, 422 (a conflict with what
+/// is stored) or 413 (too large). Anything else is not about the item.
+fn item_verdict(status: u16, body: &str) -> Option<ErrorBody> {
+    let error = serde_json::from_str::<ErrorEnvelope>(body).ok()?.error;
+    let about_the_item = match status {
+        400 => error.field.is_some(),
+        413 | 422 => true,
+        _ => false,
+    };
+    about_the_item.then_some(error)
 }
 
-/// `Retry-After` as delta-seconds or an IMF-fixdate
-/// (`Sun, 06 Nov 1994 08:49:37 GMT`), capped at [`MAX_RETRY_AFTER`]; a date
-/// in the past is no delay. Anything else is ignored.
+/// What a non-success answer was, for the popup: the status and the
+/// contract's message, or the start of whatever else came back.
+fn answer_detail(status: u16, body: &str) -> String {
+    if let Ok(e) = serde_json::from_str::<ErrorEnvelope>(body) {
+        return format!("HTTP {status} ({}: {})", e.error.code, e.error.message);
+    }
+    let text: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    let looks_html = text.trim_start().starts_with('<');
+    match (text.is_empty(), looks_html) {
+        (true, _) => format!("HTTP {status} with an empty body"),
+        (false, true) => format!("HTTP {status} with an HTML page, not the WorkTime API"),
+        (false, false) => {
+            let start: String = text.chars().take(80).collect();
+            format!("HTTP {status}: {start:?}")
+        }
+    }
+}
+
+/// `Retry-After` as delta-seconds or an HTTP date (RFC 9110 §10.2.3: an
+/// IMF-fixdate, or the obsolete RFC 850 and asctime forms, parsed by the
+/// `httpdate` crate), capped at [`MAX_RETRY_AFTER`]; a date in the past is
+/// no delay. Anything else is ignored.
 pub fn parse_retry_after(value: &str, now: UnixMillis) -> Option<DurationMillis> {
     let value = value.trim();
     let delay = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
@@ -123,49 +179,12 @@ pub fn parse_retry_after(value: &str, now: UnixMillis) -> Option<DurationMillis>
     Some(delay.min(MAX_RETRY_AFTER))
 }
 
-/// IMF-fixdate only (RFC 9110 §5.6.7), the form servers must send.
-fn parse_http_date(value: &str) -> Option<UnixMillis> {
-    // "Sun, 06 Nov 1994 08:49:37 GMT"
-    let rest = value.split_once(", ")?.1;
-    let mut parts = rest.split(' ');
-    let day: i64 = parts.next()?.parse().ok()?;
-    let month = match parts.next()? {
-        "Jan" => 1,
-        "Feb" => 2,
-        "Mar" => 3,
-        "Apr" => 4,
-        "May" => 5,
-        "Jun" => 6,
-        "Jul" => 7,
-        "Aug" => 8,
-        "Sep" => 9,
-        "Oct" => 10,
-        "Nov" => 11,
-        "Dec" => 12,
-        _ => return None,
-    };
-    let year: i64 = parts.next()?.parse().ok()?;
-    let mut hms = parts.next()?.split(':');
-    let h: i64 = hms.next()?.parse().ok()?;
-    let m: i64 = hms.next()?.parse().ok()?;
-    let s: i64 = hms.next()?.parse().ok()?;
-    if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    Some(UnixMillis(((days * 24 + h) * 60 + m) * 60_000 + s * 1000))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// An HTTP date as Unix milliseconds (`httpdate` only builds a
+/// `SystemTime` from the text; no clock is read).
+pub fn parse_http_date(value: &str) -> Option<UnixMillis> {
+    let at = httpdate::parse_http_date(value).ok()?;
+    let since = at.duration_since(std::time::UNIX_EPOCH).ok()?;
+    i64::try_from(since.as_millis()).ok().map(UnixMillis)
 }
 
 #[cfg(test)]
@@ -179,34 +198,78 @@ mod tests {
         let c = |s| HttpOutcome::from_response(s, None, String::new(), NOW);
         assert!(matches!(c(200), HttpOutcome::Delivered { .. }));
         assert!(matches!(c(204), HttpOutcome::Delivered { .. }));
-        for s in [408, 429, 500, 502, 503, 504, 302] {
+        for s in [408, 429, 500, 502, 503, 504] {
             assert!(matches!(c(s), HttpOutcome::Retry { .. }), "{s}");
         }
         for s in [401, 403] {
             assert!(matches!(c(s), HttpOutcome::Unauthorized { .. }), "{s}");
         }
-        for s in [400, 404, 409, 413, 422] {
-            assert!(matches!(c(s), HttpOutcome::Rejected { .. }), "{s}");
+        for s in [
+            0, 301, 302, 307, 308, 400, 404, 405, 409, 410, 413, 422, 100, 600,
+        ] {
+            assert!(matches!(c(s), HttpOutcome::ServerProblem { .. }), "{s}");
         }
     }
 
     #[test]
-    fn a_rejection_carries_the_servers_reason_or_names_the_status() {
-        let body =
+    fn only_the_contracts_error_naming_the_item_is_a_verdict_on_it() {
+        let c = |s, body: &str| HttpOutcome::from_response(s, None, body.to_owned(), NOW);
+        let field =
             r#"{"error":{"code":"invalid_field","message":"pr_number: bad","field":"pr_number"}}"#;
-        let HttpOutcome::Rejected { reason, .. } =
-            HttpOutcome::from_response(400, None, body.into(), NOW)
-        else {
+        let no_field = r#"{"error":{"code":"malformed_json","message":"expected a value"}}"#;
+        let conflict = r#"{"error":{"code":"conflict","message":"ended before"}}"#;
+        let not_found = r#"{"error":{"code":"not_found","message":"no such path"}}"#;
+        let HttpOutcome::Rejected { reason, .. } = c(400, field) else {
             panic!("not a rejection")
         };
         assert_eq!(reason.code, "invalid_field");
         assert_eq!(reason.field.as_deref(), Some("pr_number"));
-        let HttpOutcome::Rejected { reason, .. } =
-            HttpOutcome::from_response(404, None, "<html>".into(), NOW)
-        else {
-            panic!("not a rejection")
+        assert!(matches!(c(422, conflict), HttpOutcome::Rejected { .. }));
+        assert!(matches!(c(413, no_field), HttpOutcome::Rejected { .. }));
+        // Not about the item: a 400 naming no field, a 404 or 405 even in
+        // the contract's shape, a 422 that is not JSON.
+        for (status, body) in [
+            (400, no_field),
+            (404, not_found),
+            (405, not_found),
+            (409, conflict),
+            (422, "<html>Unprocessable</html>"),
+            (400, field.trim_end_matches('}')),
+        ] {
+            assert!(
+                matches!(c(status, body), HttpOutcome::ServerProblem { .. }),
+                "{status} {body}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_server_problem_says_what_was_answered() {
+        let detail = |s, body: &str| match HttpOutcome::from_response(s, None, body.into(), NOW) {
+            HttpOutcome::ServerProblem { detail, .. } => detail,
+            other => panic!("{other:?}"),
         };
-        assert_eq!(reason.code, "http_404");
+        assert_eq!(
+            detail(404, "<!DOCTYPE html>\n<html><body>Not Found</body></html>"),
+            "HTTP 404 with an HTML page, not the WorkTime API"
+        );
+        assert_eq!(
+            detail(
+                404,
+                r#"{"error":{"code":"not_found","message":"no such path"}}"#
+            ),
+            "HTTP 404 (not_found: no such path)"
+        );
+        assert_eq!(detail(405, ""), "HTTP 405 with an empty body");
+        assert_eq!(detail(400, "Bad   Request\n"), r#"HTTP 400: "Bad Request""#);
+        let long = "x".repeat(500);
+        assert!(detail(400, &long).len() < 100);
+        assert!(detail(0, "").contains("redirect"));
+        assert!(
+            HttpOutcome::redirected()
+                .describe()
+                .starts_with("server problem: ")
+        );
     }
 
     #[test]
@@ -221,6 +284,25 @@ mod tests {
             Some(DurationMillis(0))
         );
         assert_eq!(parse_retry_after("99999999", NOW), Some(MAX_RETRY_AFTER));
+        // The obsolete forms RFC 9110 says a recipient must accept.
+        assert_eq!(
+            parse_retry_after("Sunday, 06-Nov-94 08:50:37 GMT", NOW),
+            Some(DurationMillis(60_000))
+        );
+        assert_eq!(
+            parse_retry_after("Sun Nov  6 08:50:37 1994", NOW),
+            Some(DurationMillis(60_000))
+        );
+        // What the old hand-written parser let through is not a date.
+        for bad in [
+            "Sun, 06 Nov 1994 24:00:00 GMT",
+            "Sun, 31 Feb 1994 08:00:00 GMT",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 06 Nov 1994 08:49:37",
+            "Sun, 6 Nov 1994 08:49:37 GMT",
+        ] {
+            assert_eq!(parse_retry_after(bad, NOW), None, "{bad}");
+        }
         assert_eq!(parse_retry_after("soon", NOW), None);
         assert_eq!(parse_retry_after("-5", NOW), None);
         let HttpOutcome::Retry { after, .. } =

@@ -18,6 +18,27 @@ pub enum Status {
     /// The last exchange failed or items are parked; retries are scheduled or
     /// wait for the server to come back.
     Error,
+    /// Something answers at the server's address, but not as the WorkTime
+    /// API does (a wrong URL or path prefix, a proxy's own error page, a
+    /// redirect): sync is paused, every item is kept, the fallback alarm
+    /// probes, and sync resumes by itself once the server answers properly
+    /// or the settings change. See [`SyncView::server_problem`].
+    ServerProblem,
+}
+
+/// What the server's address answered instead of the API, as persisted and
+/// shown while sync is paused for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerProblem {
+    /// The status code (0 for a redirect that was not followed).
+    pub status: u16,
+    /// What was answered, in plain words.
+    pub detail: String,
+    /// The request it answered (`PUT /api/v1/sessions/…`), path below the
+    /// configured server URL.
+    pub request: String,
+    /// When it was first answered so (kept while the problem lasts).
+    pub since: UnixMillis,
 }
 
 /// One failed item as the popup lists it.
@@ -79,6 +100,9 @@ pub struct SyncView {
     pub last_successful: Option<UnixMillis>,
     /// The last error, in plain words.
     pub last_error: Option<String>,
+    /// Set while sync is paused because the server's address does not
+    /// answer as the API does ([`Status::ServerProblem`]).
+    pub server_problem: Option<ServerProblem>,
     /// When the next automatic retry is due.
     pub next_retry: Option<UnixMillis>,
     /// Whether a token is configured and accepted.

@@ -8,6 +8,7 @@
 //! before any output that depends on it (write-ahead).
 
 use crate::ids::TabId;
+use crate::status::ServerProblem;
 use serde::{Deserialize, Serialize};
 use worktime_protocol::{LocalId, PrRef, Session, UnixMillis};
 
@@ -180,6 +181,14 @@ pub struct SyncMeta {
     /// restarted worker counts the gap since the last checkpoint with it.
     #[serde(default)]
     pub user_idle: bool,
+    /// Sync is paused: the server's address answered, but not as the API
+    /// does. Cleared by the next success or a settings change.
+    #[serde(default)]
+    pub server_problem: Option<Box<ServerProblem>>,
+    /// The server's `Retry-After` (on a 429 or 5xx): no request of any kind
+    /// before then. Kept here so a restarted worker honours it too.
+    #[serde(default)]
+    pub server_busy_until: Option<UnixMillis>,
 }
 
 impl SyncMeta {

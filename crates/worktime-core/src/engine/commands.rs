@@ -48,6 +48,11 @@ impl Engine {
                     self.meta.signed_out = false;
                     self.meta_dirty = true;
                 }
+                // New settings (the shell saves URL and token together): a
+                // server problem with the old ones says nothing about these.
+                if self.meta.server_problem.take().is_some() {
+                    self.meta_dirty = true;
+                }
                 self.coord.trigger();
             }
             Command::TokenCleared => self.has_token = false,
@@ -55,7 +60,12 @@ impl Engine {
                 let older_than = |at: Option<UnixMillis>, interval| {
                     at.is_none_or(|t| now.since(t) >= interval || t > now)
                 };
-                let stale = older_than(self.meta.last_pull, PULL_INTERVAL)
+                let offset = self.utc_offset_minutes;
+                let pulled_today = self
+                    .meta
+                    .last_pull
+                    .is_some_and(|t| day_of(t, offset) == day_of(now, offset));
+                let stale = (older_than(self.meta.last_pull, PULL_INTERVAL) || !pulled_today)
                     && older_than(self.coord.last_pull_sent, PULL_RETRY_INTERVAL);
                 if stale {
                     self.coord.pull_wanted = true;
@@ -73,6 +83,9 @@ impl Engine {
         }
         self.coord.pull_wanted = true;
         self.coord.force_once = true;
+        if self.meta.server_problem.is_some() {
+            self.coord.probe_wanted = true;
+        }
     }
 
     pub(super) fn retry_failed(&mut self, id: &LocalId) {

@@ -26,7 +26,10 @@ impl Engine {
             return;
         }
         let may_send = self.online || self.coord.force_once;
-        let due: Vec<(Session, u64)> = if may_send {
+        // A server problem pauses pushes: only a probe (or a pull the user
+        // asked for by opening the popup) asks whether it is over.
+        let paused = self.meta.server_problem.is_some();
+        let due: Vec<(Session, u64)> = if may_send && !paused {
             self.queue
                 .due(now, self.coord.max_batch.max(1))
                 .into_iter()
@@ -54,7 +57,7 @@ impl Engine {
                 }
             };
             Some((Flight::Push(items), request))
-        } else if self.coord.probe_wanted && self.queue.parked().next().is_some() {
+        } else if self.coord.probe_wanted && (paused || self.queue.parked().next().is_some()) {
             self.coord.probe_wanted = false;
             Some((
                 Flight::Probe,
@@ -64,19 +67,31 @@ impl Engine {
                     body: None,
                 },
             ))
-        } else if self.coord.pull_wanted && may_send {
+        } else if (self.coord.pull_wanted || self.coord.pull_next.is_some()) && may_send {
             self.coord.pull_wanted = false;
             self.coord.last_pull_sent = Some(now);
-            let midnight = day_start(
-                day_of(now, self.utc_offset_minutes),
-                self.utc_offset_minutes,
-            );
-            let since = worktime_protocol::time::rfc3339::format(midnight).unwrap_or_default();
+            let (since, cursor, page) = match self.coord.pull_next.take() {
+                Some(next) => (next.since, Some(next.cursor), next.page),
+                None => {
+                    let midnight = day_start(
+                        day_of(now, self.utc_offset_minutes),
+                        self.utc_offset_minutes,
+                    );
+                    let since =
+                        worktime_protocol::time::rfc3339::format(midnight).unwrap_or_default();
+                    (since, None, 1)
+                }
+            };
+            let mut path = format!("/api/v1/sessions?since={since}&limit=500");
+            if let Some(cursor) = cursor {
+                path.push_str("&cursor=");
+                path.push_str(&query_value(&cursor));
+            }
             Some((
-                Flight::Pull,
+                Flight::Pull { since, page },
                 Request {
                     method: Method::Get,
-                    path: format!("/api/v1/sessions?since={since}&limit=500"),
+                    path,
                     body: None,
                 },
             ))
@@ -86,7 +101,8 @@ impl Engine {
         self.coord.force_once = false;
         match request {
             Some((flight, request)) => {
-                let (request_id, new_run) = self.coord.begin(flight, now);
+                let line = format!("{} {}", request.method.as_str(), request.path);
+                let (request_id, new_run) = self.coord.begin(flight, line, now);
                 if let Some(f) = &self.coord.in_flight {
                     self.timers.set(Timer::SyncLease, f.lease_until);
                 }
@@ -110,4 +126,19 @@ impl Engine {
             }
         }
     }
+}
+
+/// `value` percent-encoded for a query string (RFC 3986 unreserved
+/// characters kept), so a cursor the server made up cannot add parameters
+/// or leave the path.
+fn query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

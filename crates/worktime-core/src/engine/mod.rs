@@ -11,7 +11,7 @@ use crate::outcome::HttpOutcome;
 use crate::output::{Method, Output, Request, SyncNowReply, UiEvent};
 use crate::queue::{Ack, Queue};
 use crate::rng::Rng;
-use crate::status::{CurrentReview, FailedItem, Status, SyncView};
+use crate::status::{CurrentReview, FailedItem, ServerProblem, Status, SyncView};
 use crate::store::{
     FailedEntry, Priority, QueueEntry, Record, SessionRecord, StoreName, StoredState, SyncMeta,
     TodayTotals, Write,
@@ -258,6 +258,13 @@ impl Engine {
         if self.meta.today.roll(now, utc_offset_minutes) {
             self.meta_dirty = true;
         }
+        // The server's Retry-After outlives the worker that heard it (no
+        // later than any Retry-After can be, should the clock have gone back).
+        self.coord.server_busy_until = self
+            .meta
+            .server_busy_until
+            .filter(|&t| t > now)
+            .map(|t| t.min(now + crate::outcome::MAX_RETRY_AFTER));
         for entry in stored.queue {
             self.queue.load(clamp_entry(entry, now));
         }
@@ -309,7 +316,8 @@ impl Engine {
     }
 
     fn on_alarm(&mut self) {
-        if self.queue.parked().next().is_some() {
+        let problem_with_work = self.meta.server_problem.is_some() && self.queue.len() > 0;
+        if problem_with_work || self.queue.parked().next().is_some() {
             self.coord.probe_wanted = true;
         }
         if !self.online && self.queue.len() > 0 {
@@ -322,11 +330,15 @@ impl Engine {
     /// When a queued session may next go: its backoff, and never before the
     /// server's `Retry-After` (a pull or probe waiting for it wakes then too).
     pub(super) fn next_send_at(&self, now: UnixMillis) -> Option<UnixMillis> {
+        if self.meta.server_problem.is_some() {
+            return None; // paused until a probe, a success or new settings
+        }
         match self.coord.server_busy(now) {
             None => self.queue.next_retry(),
             Some(busy) => {
                 let earliest = self.queue.earliest_attempt(now);
                 let other_waiting = self.coord.pull_wanted
+                    || self.coord.pull_next.is_some()
                     || self.coord.manual_queued
                     || (self.coord.probe_wanted && self.queue.parked().next().is_some());
                 match earliest {
@@ -346,8 +358,17 @@ impl Engine {
             self.timers.shift(by);
             self.queue.shift(by);
             self.coord.shift(by);
+            if self.meta.server_busy_until != self.coord.server_busy_until {
+                self.meta.server_busy_until = self.coord.server_busy_until;
+                self.meta_dirty = true;
+            }
         }
         self.now = now;
+        // Past local midnight: today starts empty, so that sessions of the
+        // new day are counted into it as they end, without a restart.
+        if self.meta.today.roll(now, self.utc_offset_minutes) {
+            self.meta_dirty = true;
+        }
     }
 
     fn fire_timers(&mut self, now: UnixMillis) {
@@ -362,7 +383,7 @@ impl Engine {
                 }
                 Timer::SyncLease => {
                     if let Some(f) = self.coord.in_flight.take() {
-                        self.settle(now, f.flight, HttpOutcome::Timeout);
+                        self.settle(now, f.flight, &f.request, HttpOutcome::Timeout);
                     }
                 }
                 Timer::Retry | Timer::Cooldown => {}

@@ -1,5 +1,5 @@
 //! What the answer to a request does: acknowledge, dead-letter, back off,
-//! park, sign out.
+//! park, pause for a server problem, sign out.
 
 use super::*;
 
@@ -16,26 +16,37 @@ impl Engine {
             // the new one. The items go again at once, at no cost.
             return;
         }
-        self.settle(now, flight.flight, outcome);
+        self.settle(now, flight.flight, &flight.request, outcome);
     }
 
-    /// Applies the outcome of a finished request.
-    pub(super) fn settle(&mut self, now: UnixMillis, flight: Flight, outcome: HttpOutcome) {
+    /// Applies the outcome of a finished request (`request` is its method
+    /// and path).
+    pub(super) fn settle(
+        &mut self,
+        now: UnixMillis,
+        flight: Flight,
+        request: &str,
+        outcome: HttpOutcome,
+    ) {
         match outcome {
-            HttpOutcome::Delivered { body, .. } => match flight {
-                Flight::Push(items) => self.on_push_delivered(now, items, &body),
+            HttpOutcome::Delivered { status, body } => match flight {
+                Flight::Push(items) => self.on_push_delivered(now, items, status, &body, request),
                 Flight::Probe => self.on_success(now),
-                Flight::Pull => match serde_json::from_str::<SessionsPage>(&body) {
-                    Ok(page) => {
-                        self.on_success(now);
-                        self.on_pulled(now, page);
+                Flight::Pull { since, page: n } => {
+                    match serde_json::from_str::<SessionsPage>(&body) {
+                        Ok(page) => {
+                            self.on_success(now);
+                            self.on_pulled(now, page, since, n);
+                        }
+                        Err(e) => self.note_error(format!("malformed reply from the server: {e}")),
                     }
-                    Err(e) => self.note_error(format!("malformed reply from the server: {e}")),
-                },
+                }
             },
             HttpOutcome::Retry { after, .. } => {
                 if let Some(after) = after {
                     self.coord.server_busy_until = Some(now + after);
+                    self.meta.server_busy_until = self.coord.server_busy_until;
+                    self.meta_dirty = true;
                 }
                 let message = outcome.describe();
                 self.transient(now, flight, after, true, &message);
@@ -58,14 +69,25 @@ impl Engine {
                 }
                 self.note_error(outcome.describe());
             }
-            HttpOutcome::Rejected { ref reason, .. } => {
-                let message = outcome.describe();
-                if let Flight::Push(items) = flight {
+            HttpOutcome::Rejected { status, ref reason } => match flight {
+                // One session PUT: the server's verdict on that session.
+                Flight::Push(items) if items.len() == 1 => {
+                    let message = outcome.describe();
                     for (id, rev) in items {
                         self.dead_letter(now, &id, rev, reason);
                     }
+                    self.note_error(message);
                 }
-                self.note_error(message);
+                // A batch's verdicts on its items come item by item in a
+                // 200; a refusal of the whole request, or of a probe or
+                // pull, is not about any session.
+                _ => {
+                    let detail = format!("HTTP {status} ({}: {})", reason.code, reason.message);
+                    self.pause_for_server_problem(now, status, detail, request);
+                }
+            },
+            HttpOutcome::ServerProblem { status, detail } => {
+                self.pause_for_server_problem(now, status, detail, request);
             }
             HttpOutcome::Unauthorized { .. } => {
                 self.meta.signed_out = true;
@@ -79,17 +101,23 @@ impl Engine {
         &mut self,
         now: UnixMillis,
         items: Vec<(LocalId, u64)>,
+        status: u16,
         body: &str,
+        request: &str,
     ) {
         let results = if items.len() == 1 {
-            // PUT: a 2xx is the acknowledgement.
+            // PUT: a 2xx carrying the stored session is the
+            // acknowledgement. Anything else acknowledges nothing.
+            if !names_session(body, &items[0].0) {
+                self.not_acknowledged(now, items, status, body, request);
+                return;
+            }
             None
         } else {
             match serde_json::from_str::<BatchResponse>(body) {
                 Ok(r) => Some(r.results),
-                Err(e) => {
-                    let message = format!("malformed reply from the server: {e}");
-                    self.transient(now, Flight::Push(items), None, true, &message);
+                Err(_) => {
+                    self.not_acknowledged(now, items, status, body, request);
                     return;
                 }
             }
@@ -120,6 +148,27 @@ impl Engine {
         if !missing.is_empty() {
             let message = "the server's reply left out some sessions".to_owned();
             self.transient(now, Flight::Push(missing), None, true, &message);
+        }
+    }
+
+    /// A 2xx to a push whose body is not the API's answer: a JSON object
+    /// gone wrong (cut short, the wrong shape) is retried like any
+    /// transient failure; anything else (a portal's or proxy's own page, an
+    /// empty body) did not come from the API, and sync pauses for it.
+    fn not_acknowledged(
+        &mut self,
+        now: UnixMillis,
+        items: Vec<(LocalId, u64)>,
+        status: u16,
+        body: &str,
+        request: &str,
+    ) {
+        if body.trim_start().starts_with('{') {
+            let message = "malformed reply from the server".to_owned();
+            self.transient(now, Flight::Push(items), None, true, &message);
+        } else {
+            let detail = answer_not_the_api(status, body);
+            self.pause_for_server_problem(now, status, detail, request);
         }
     }
 
@@ -226,8 +275,33 @@ impl Engine {
         self.meta_dirty = true;
     }
 
-    /// The server answered: parked items go again with fresh attempts.
+    /// The server's address answered, but not as the API does: sync pauses
+    /// with every item kept as it is (no attempt counted), until a probe on
+    /// the fallback alarm, any other success or new settings.
+    pub(super) fn pause_for_server_problem(
+        &mut self,
+        now: UnixMillis,
+        status: u16,
+        detail: String,
+        request: &str,
+    ) {
+        let since = self.meta.server_problem.as_ref().map_or(now, |p| p.since);
+        let message = format!("server problem: {request} was answered with {detail}");
+        self.meta.server_problem = Some(Box::new(ServerProblem {
+            status,
+            detail,
+            request: request.to_owned(),
+            since,
+        }));
+        self.coord.probe_wanted = false;
+        self.queue_changed = true;
+        self.note_error(message);
+    }
+
+    /// The server answered: parked items go again with fresh attempts, and
+    /// a server problem is over.
     pub(super) fn on_success(&mut self, now: UnixMillis) {
+        self.meta.server_problem = None;
         self.meta.last_successful = Some(now);
         self.meta.last_error = None;
         self.meta_dirty = true;
@@ -240,12 +314,45 @@ impl Engine {
         }
     }
 
-    pub(super) fn on_pulled(&mut self, now: UnixMillis, page: SessionsPage) {
-        self.meta.last_pull = Some(now);
+    /// Records a page of today's sessions; follows the server's `next` to
+    /// the page after it (up to [`crate::coord::MAX_PULL_PAGES`]), and
+    /// counts the pull as done once the last page is in.
+    pub(super) fn on_pulled(&mut self, now: UnixMillis, page: SessionsPage, since: String, n: u32) {
+        match page.next.filter(|c| !c.is_empty()) {
+            Some(cursor) if n < crate::coord::MAX_PULL_PAGES => {
+                self.coord.pull_next = Some(crate::coord::PullNext {
+                    since,
+                    cursor,
+                    page: n + 1,
+                });
+            }
+            _ => self.meta.last_pull = Some(now),
+        }
         self.meta.today.roll(now, self.utc_offset_minutes);
         for s in &page.sessions {
             self.meta.today.record(s, self.utc_offset_minutes);
         }
         self.meta_dirty = true;
     }
+}
+
+/// Whether a 2xx body to a session `PUT` is the server's stored session
+/// `id` (a JSON object whose `local_id` is `id`).
+fn names_session(body: &str, id: &LocalId) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Stored {
+        local_id: String,
+    }
+    serde_json::from_str::<Stored>(body).is_ok_and(|s| s.local_id == id.as_str())
+}
+
+fn answer_not_the_api(status: u16, body: &str) -> String {
+    let what = if body.trim().is_empty() {
+        "an empty body"
+    } else if body.trim_start().starts_with('<') {
+        "an HTML page"
+    } else {
+        "a body that is not JSON"
+    };
+    format!("HTTP {status} with {what}, not the WorkTime API")
 }

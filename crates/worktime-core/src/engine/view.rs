@@ -17,6 +17,8 @@ impl Engine {
             Status::Syncing
         } else if !self.online {
             Status::Offline
+        } else if self.meta.server_problem.is_some() {
+            Status::ServerProblem
         } else if self.queue.len() > 0 && (self.meta.last_error.is_some() || !parked.is_empty()) {
             Status::Error
         } else {
@@ -73,6 +75,7 @@ impl Engine {
             last_attempted: self.meta.last_attempted,
             last_successful: self.meta.last_successful,
             last_error: self.meta.last_error.clone(),
+            server_problem: self.meta.server_problem.as_deref().cloned(),
             next_retry: if signed_in && self.online {
                 self.next_send_at(now)
             } else {
