@@ -11,6 +11,9 @@
 import init, { Extension } from './worktime_wasm.js';
 import { checkMessage, errorToPlain, MessageError } from './messages.js';
 
+/** The chrome.storage.local key of writes IndexedDB refused. */
+const BACKLOG_KEY = 'worktime-refused-writes';
+
 /** What the wasm shell may ask of the browser; it holds no logic either. */
 const host = {
   /** One-shot alarm at `whenMs` (Unix ms); replaces one of the same name. */
@@ -41,6 +44,18 @@ const host = {
   async openTabs() {
     const tabs = await chrome.tabs.query({});
     return tabs.map((tab) => tab.id).filter((id) => Number.isInteger(id));
+  },
+  /** Keeps writes IndexedDB refused in chrome.storage.local (a quota of its
+   * own) until IndexedDB takes them; rejects when that storage refuses too. */
+  saveBacklog(writes) {
+    return chrome.storage.local.set({ [BACKLOG_KEY]: writes });
+  },
+  /** The writes kept by saveBacklog, or null. */
+  async loadBacklog() {
+    return (await chrome.storage.local.get(BACKLOG_KEY))[BACKLOG_KEY] ?? null;
+  },
+  clearBacklog() {
+    return chrome.storage.local.remove(BACKLOG_KEY);
   },
   /** Tells open popup/options pages that the view changed. No page open is fine. */
   broadcast(view) {

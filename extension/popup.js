@@ -144,6 +144,9 @@ function render(next) {
   status.textContent = view.status.line;
   status.dataset.kind = view.status.kind;
   $('signed-out').hidden = view.status.kind !== 'signed_out';
+  // Sync paused for a server problem: the worker's words, what to check.
+  $('server-problem').hidden = !view.server_problem;
+  $('server-problem').textContent = view.server_problem ?? '';
   // The last error matters while something still waits for the server.
   const lastError = $('last-error');
   const waiting = ['pending', 'offline', 'syncing'].includes(view.status.kind);
@@ -158,9 +161,13 @@ function render(next) {
   q.textContent = `${view.quarantined} stored ${view.quarantined === 1 ? 'record' : 'records'} could not be read and ${view.quarantined === 1 ? 'was' : 'were'} set aside.`;
   const storage = $('storage-error');
   storage.hidden = !view.storage_error;
-  storage.textContent = view.storage_error
-    ? `This browser refuses to save WorkTime Sync's data (${view.storage_error}). Changes are kept in memory and saved as soon as storage works again; closing the browser now may lose them.`
-    : '';
+  const atRisk = view.storage_at_risk;
+  storage.textContent = !view.storage_error
+    ? ''
+    : atRisk == null
+      ? `This browser refuses to save WorkTime Sync's data (${view.storage_error}). Changes are kept in the extension's own storage and saved as soon as storage works again.`
+      : `This browser refuses to save WorkTime Sync's data (${view.storage_error}), and the extension's own storage refuses it too. ` +
+        `${atRisk} ended ${atRisk === 1 ? 'review is' : 'reviews are'} held in memory only: closing the browser now loses ${atRisk === 1 ? 'it' : 'them'}.`;
   renderFailed();
   tick();
 }

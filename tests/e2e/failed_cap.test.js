@@ -1,7 +1,8 @@
 // More than 50 permanent failures: the failed list keeps the newest 50 and
 // the popup says how many older ones were dropped. 55 reviews follow one
 // another in one tab (GitHub's in-page navigation from PR to PR); the fault
-// proxy refuses every session write with 400, so each one fails for good.
+// proxy refuses every session write (a PUT with 400 naming the field, a batch
+// item by item), so each one fails for good.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { askWorker } from './support/browser.js';
@@ -26,9 +27,11 @@ after(() => stack?.close());
 
 test('55 refused sessions: the failed list holds the newest 50 and says 5 were dropped', async () => {
   const { page: popup, token } = await signIn(stack, { user: 'max', device: 'desk', page: 'popup.html', serverUrl: proxy.url });
-  for (const method of ['PUT', 'POST']) {
-    proxy.inject({ kind: 'status', status: 400, body: REFUSAL }, { method, path: '/api/v1/sessions' });
-  }
+  // The server's verdict on each session: a PUT refused naming the field, a
+  // batch answered item by item (a 400 to a whole batch is not about its
+  // items: it pauses sync instead, see server_problem.test.js).
+  proxy.inject({ kind: 'status', status: 400, body: REFUSAL }, { method: 'PUT', path: '/api/v1/sessions' });
+  proxy.inject({ kind: 'reject-all', message: REFUSAL.error.message }, { method: 'POST', path: '/api/v1/sessions/batch' });
   const view = async () => (await askWorker(popup, { type: 'get-status' })).reply.view;
 
   // PR 1, then in-page navigation to PR 2 (which ends 1), … PR 55, then off
@@ -61,7 +64,7 @@ test('55 refused sessions: the failed list holds the newest 50 and says 5 were d
   }
   // Every session write was refused; only the popup's pulls got through.
   const requests = proxy.requests.filter((r) => r.method !== 'OPTIONS' && r.path.startsWith('/api/v1/sessions'));
-  assert.ok(requests.length > 0 && requests.every((r) => r.method === 'GET' || r.status === 400));
+  assert.ok(requests.length > 0 && requests.every((r) => r.method === 'GET' || r.fault !== null));
   assert.deepEqual((await server.get('/api/v1/sessions', token)).sessions, [], 'nothing refused reached the server');
   assert.equal(await ext.worker.evaluate(() => chrome.action.getBadgeText({})), '!');
 });

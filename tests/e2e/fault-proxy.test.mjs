@@ -153,3 +153,40 @@ test('apply-then-hang applies the batch upstream and holds the answer until heal
     await proxy.close();
   }
 });
+
+test('answers a page of its own, with or without CORS headers, forwarding nothing', async () => {
+  const proxy = await startFaultProxy({ target: upstreamUrl });
+  const before = applied.length;
+  try {
+    proxy.inject({ kind: 'page', status: 404 }, { times: 1 });
+    let res = await fetch(`${proxy.url}/api/v1/sessions/batch`, { method: 'POST', headers: { origin: 'chrome-extension://abc' }, body: '{}' });
+    assert.equal(res.status, 404);
+    assert.match(res.headers.get('content-type'), /^text\/html/);
+    assert.match(await res.text(), /^<!DOCTYPE html>/);
+    assert.equal(res.headers.get('access-control-allow-origin'), 'chrome-extension://abc');
+
+    proxy.inject({ kind: 'page', status: 302, cors: false, headers: { location: 'http://elsewhere.invalid/' } }, { times: 1 });
+    res = await fetch(`${proxy.url}/api/v1/me`, { headers: { origin: 'chrome-extension://abc' }, redirect: 'manual' });
+    assert.equal(res.status, 302);
+    assert.equal(res.headers.get('location'), 'http://elsewhere.invalid/');
+    assert.equal(res.headers.get('access-control-allow-origin'), null);
+    assert.equal(applied.length, before, 'nothing reached the upstream');
+    assert.deepEqual(proxy.requests.map((r) => [r.fault, r.status]), [['page', 404], ['page', 302]]);
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('rejects every item of a batch without forwarding it', async () => {
+  const proxy = await startFaultProxy({ target: upstreamUrl });
+  const before = applied.length;
+  try {
+    proxy.inject({ kind: 'reject-all', message: 'no' }, { times: 1 });
+    const res = await post(proxy.url, ['r1', 'r2']);
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.results.map((r) => [r.local_id, r.status, r.error.message]), [['r1', 'rejected', 'no'], ['r2', 'rejected', 'no']]);
+    assert.equal(applied.length, before);
+  } finally {
+    await proxy.close();
+  }
+});

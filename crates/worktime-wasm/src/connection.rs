@@ -48,6 +48,13 @@ pub fn interpret(status: u16, body: &str) -> Result<Identity, HttpError> {
                 device: me.device,
             })
             .map_err(|_| HttpError::Malformed("this does not look like a WorkTime server".into())),
+        0 => Err(HttpError::Status {
+            status,
+            message: "The server answered with a redirect, which WorkTime Sync does not follow \
+                      (the token goes to the configured address only). Enter the address it \
+                      redirects to."
+                .into(),
+        }),
         401 | 403 => Err(HttpError::Status {
             status,
             message: format!(
@@ -90,6 +97,12 @@ mod tests {
             err.to_string().contains("refused this API token (401)"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_redirect_is_not_followed_and_says_so() {
+        let err = interpret(0, "").unwrap_err();
+        assert!(err.to_string().contains("redirect"), "{err}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The browser services the glue hands to the shell (`host` in
-//! `background.js`): alarms, the badge, tab listing and telling open pages
-//! that the view changed. Passing them in, rather than binding `chrome.*`
+//! `background.js`): alarms, the badge, tab listing, telling open pages
+//! that the view changed, and a second place (`chrome.storage.local`) for
+//! writes IndexedDB refuses. Passing them in, rather than binding `chrome.*`
 //! directly, keeps the shell runnable in tests where `chrome` does not exist.
 
 use crate::error::js_text;
@@ -33,27 +34,35 @@ extern "C" {
 
     #[wasm_bindgen(method, catch, js_name = openTabs)]
     fn open_tabs_js(this: &Host) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = saveBacklog)]
+    fn save_backlog_js(this: &Host, writes: &JsValue) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = loadBacklog)]
+    fn load_backlog_js(this: &Host) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = clearBacklog)]
+    fn clear_backlog_js(this: &Host) -> Result<JsValue, JsValue>;
+}
+
+/// Awaits `value` if it is a promise, and says how it ended.
+async fn resolved(value: Result<JsValue, JsValue>) -> Result<JsValue, String> {
+    let value = value.map_err(|e| js_text(&e))?;
+    match value.dyn_into::<js_sys::Promise>() {
+        Ok(promise) => JsFuture::from(promise).await.map_err(|e| js_text(&e)),
+        Err(v) => Ok(v),
+    }
 }
 
 /// Awaits `value` if it is a promise; a failure is logged, never raised:
 /// a badge or alarm that could not be set must not stop a sync.
 async fn settle(what: &str, value: Result<JsValue, JsValue>) -> Option<JsValue> {
-    let value = match value {
-        Ok(v) => v,
+    match resolved(value).await {
+        Ok(v) => Some(v),
         Err(e) => {
-            crate::log::warn(&format!("{what} failed: {}", js_text(&e)));
-            return None;
+            crate::log::warn(&format!("{what} failed: {e}"));
+            None
         }
-    };
-    match value.dyn_into::<js_sys::Promise>() {
-        Ok(promise) => match JsFuture::from(promise).await {
-            Ok(v) => Some(v),
-            Err(e) => {
-                crate::log::warn(&format!("{what} failed: {}", js_text(&e)));
-                None
-            }
-        },
-        Err(v) => Some(v),
     }
 }
 
@@ -85,6 +94,24 @@ impl Host {
     /// Tells open pages that the popup view changed.
     pub async fn broadcast(&self, view: &JsValue) {
         settle("broadcast", self.broadcast_js(view)).await;
+    }
+
+    /// Keeps `writes` (refused by IndexedDB) in `chrome.storage.local`,
+    /// replacing what was kept before; `Err` when that refuses too.
+    pub async fn save_backlog(&self, writes: &JsValue) -> Result<(), String> {
+        resolved(self.save_backlog_js(writes)).await.map(|_| ())
+    }
+
+    /// The writes kept by [`Host::save_backlog`], if any (`null` or
+    /// `undefined` when none; `Err` when they cannot be read).
+    pub async fn load_backlog(&self) -> Result<Option<JsValue>, String> {
+        let value = resolved(self.load_backlog_js()).await?;
+        Ok((!value.is_null() && !value.is_undefined()).then_some(value))
+    }
+
+    /// Forgets the kept writes: IndexedDB has committed them.
+    pub async fn clear_backlog(&self) {
+        settle("clearBacklog", self.clear_backlog_js()).await;
     }
 
     /// Ids of every open tab (empty if they cannot be listed).

@@ -1,13 +1,17 @@
 //! One HTTP exchange with the configured server through the global `fetch`:
 //! JSON in and out, `Authorization: Bearer`, a 15 s limit enforced with an
-//! `AbortController`. The outcome is data (status, `Retry-After`, body, or
+//! `AbortController`, redirects never followed (the token stays with the
+//! configured server). The outcome is data (status, `Retry-After`, body, or
 //! which way it failed); what it means for sync is the engine's call.
 
 use crate::error::{HttpError, js_text};
 use gloo_timers::callback::Timeout;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, Headers, Request, RequestCredentials, RequestInit};
+use web_sys::{
+    AbortController, Headers, Request, RequestCredentials, RequestInit, RequestRedirect,
+    ResponseType,
+};
 
 /// How long one request may take, answer body included.
 pub const TIMEOUT_SECS: u32 = 15;
@@ -35,7 +39,8 @@ pub struct HttpRequest {
 /// What came back. Any status counts as an answer; only a missing answer is an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpResponse {
-    /// The HTTP status.
+    /// The HTTP status; 0 for a redirect, which is not followed and whose
+    /// status and target the browser hides (`redirect: "manual"`).
     pub status: u16,
     /// The `Retry-After` header as sent, if any.
     pub retry_after: Option<String>,
@@ -80,6 +85,10 @@ pub async fn send(
     // `no-store` here would also make Chromium skip its CORS preflight
     // cache, doubling the round trips of every push.
     init.set_credentials(RequestCredentials::Omit);
+    // Never follow a redirect: the browser would carry the Authorization
+    // header to wherever it points. A redirect comes back as an
+    // `opaqueredirect` answer, which the engine treats as a server problem.
+    init.set_redirect(RequestRedirect::Manual);
     let headers = Headers::new().map_err(|e| HttpError::Build(js_text(&e)))?;
     headers
         .set("Accept", "application/json")
@@ -120,6 +129,13 @@ pub async fn send(
 
 async fn exchange(req: &Request) -> Result<HttpResponse, JsValue> {
     let response: web_sys::Response = JsFuture::from(global_fetch(req)).await?.dyn_into()?;
+    if response.type_() == ResponseType::Opaqueredirect {
+        return Ok(HttpResponse {
+            status: 0,
+            retry_after: None,
+            body: String::new(),
+        });
+    }
     let retry_after = response.headers().get("Retry-After").ok().flatten();
     let body = JsFuture::from(response.text()?).await?;
     Ok(HttpResponse {

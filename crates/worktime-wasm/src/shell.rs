@@ -11,14 +11,14 @@
 //! persists is all the engine's restart needs, and one merged transaction is
 //! such a prefix (the drain rule in `worktime-core`).
 
-use crate::backlog::WriteBacklog;
+use crate::backlog::{WriteBacklog, kept_records, merge_kept};
 use crate::db::{DB_NAME, Db};
 use crate::error::{HttpError, SettingsError, ShellError, StorageError};
 use crate::host::Host;
 use crate::http::{self, HttpRequest};
 use crate::settings::Settings;
 use crate::view::{self, PopupView};
-use crate::{clock, log, storage};
+use crate::{clock, json, log, storage};
 use gloo_timers::callback::Timeout;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -71,7 +71,28 @@ impl Shell {
         let db = Db::open(db_name.unwrap_or(DB_NAME)).await?;
         let now = clock::now();
         let settings = storage::load_settings(&db, now).await?;
-        let loaded = storage::load(&db, now).await?;
+        let mut loaded = storage::load(&db, now).await?;
+        // Writes a previous worker could only keep in chrome.storage.local
+        // (IndexedDB refused them): back over what IndexedDB holds, and
+        // waiting to be committed there.
+        let mut backlog = WriteBacklog::default();
+        match host.load_backlog().await {
+            Ok(None) => {}
+            Ok(Some(value)) => match json::from_js::<worktime_core::StoredState>(&value) {
+                Ok(kept) => {
+                    log::warn(
+                        "records IndexedDB refused before were kept in chrome.storage.local; \
+                         putting them back",
+                    );
+                    merge_kept(&mut loaded.stored, &kept);
+                    backlog.restore(&kept);
+                }
+                Err(e) => log::error(&format!(
+                    "the writes kept in chrome.storage.local could not be read: {e}"
+                )),
+            },
+            Err(e) => log::error(&format!("chrome.storage.local could not be read: {e}")),
+        }
         for q in &loaded.quarantined {
             log::warn(&format!(
                 "a stored record could not be read and was set aside ({}/{}): {}",
@@ -87,7 +108,7 @@ impl Shell {
             engine: RefCell::new(Engine::new()),
             settings: RefCell::new(settings),
             quarantined: Cell::new(quarantined),
-            backlog: RefCell::new(WriteBacklog::default()),
+            backlog: RefCell::new(backlog),
             turn: tokio::sync::Mutex::new(()),
             waiting: RefCell::new(Vec::new()),
             arrived: Cell::new(0),
@@ -234,6 +255,9 @@ impl Shell {
             match storage::persist(&self.db, &batch).await {
                 Ok(()) => {
                     let recovered = self.backlog.borrow_mut().committed();
+                    if self.backlog.borrow_mut().take_spare_to_clear() {
+                        self.host.clear_backlog().await;
+                    }
                     if recovered {
                         log::warn("storage works again: the writes it refused are committed");
                         self.publish_now().await;
@@ -245,11 +269,23 @@ impl Shell {
         }
         if let Some(e) = last {
             log::error(&format!(
-                "{e}; kept in memory and tried again with the next change"
+                "{e}; kept in chrome.storage.local and memory, tried again with the next change"
             ));
             let first = self.backlog.borrow().error().is_none();
+            // Memory dies with the worker: keep a copy in chrome.storage.local
+            // (its own quota) until IndexedDB takes the writes.
+            let kept = match storage::to_js(&kept_records(&batch), "backlog") {
+                Ok(value) => self.host.save_backlog(&value).await,
+                Err(e) => Err(e.to_string()),
+            };
+            if let Err(why) = &kept {
+                log::error(&format!(
+                    "chrome.storage.local refused the writes too ({why}): they are in memory only"
+                ));
+            }
             self.backlog.borrow_mut().refused(batch, e.to_string());
-            if first {
+            let changed = self.backlog.borrow_mut().kept(kept);
+            if first || changed {
                 self.publish_now().await;
             }
         }
@@ -299,11 +335,17 @@ impl Shell {
     }
 
     fn popup_view_of(&self, view: &worktime_core::status::SyncView, now: UnixMillis) -> PopupView {
+        let server_url = self
+            .settings
+            .borrow()
+            .as_ref()
+            .map(|s| s.server_url.clone());
         view::popup_view(
             view,
-            self.settings.borrow().is_some(),
+            server_url.as_deref(),
             self.quarantined.get(),
             self.backlog.borrow().error().map(str::to_owned),
+            self.backlog.borrow().at_risk(),
             now,
         )
     }

@@ -10,16 +10,18 @@ use worktime_protocol::UnixMillis;
 /// The popup's one status line: what kind, and its exact words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StatusLine {
-    /// `synced`, `syncing`, `pending`, `offline`, `signed_out` or `failed`
-    /// (the popup colours by it).
+    /// `synced`, `syncing`, `pending`, `offline`, `signed_out`,
+    /// `server_problem` or `failed` (the popup colours by it).
     pub kind: &'static str,
-    /// `Synced`, `Syncing…`, `N pending`, `Offline`, `Signed out`, `N failed`.
+    /// `Synced`, `Syncing…`, `N pending`, `Offline`, `Signed out`,
+    /// `Server problem`, `N failed`.
     pub line: String,
 }
 
 /// The status line for `view`. Signed out outranks everything (nothing can
-/// move until the user acts), then a running sync, then offline, then failed
-/// items (they need the user), then pending ones.
+/// move until the user acts), then a running sync, then offline, then a
+/// server problem (sync is paused), then failed items (they need the user),
+/// then pending ones.
 pub fn status_line(view: &SyncView) -> StatusLine {
     let (kind, line) = if view.status == Status::SignedOut || !view.signed_in {
         ("signed_out", "Signed out".to_owned())
@@ -27,6 +29,8 @@ pub fn status_line(view: &SyncView) -> StatusLine {
         ("syncing", "Syncing…".to_owned())
     } else if view.status == Status::Offline {
         ("offline", "Offline".to_owned())
+    } else if view.status == Status::ServerProblem {
+        ("server_problem", "Server problem".to_owned())
     } else if !view.failed.is_empty() {
         ("failed", format!("{} failed", view.failed.len()))
     } else if view.pending > 0 {
@@ -46,11 +50,13 @@ pub struct Badge {
     pub color: &'static str,
 }
 
-/// `!` (red) when something failed, the user is signed out or storage is
+/// `!` (red) when something failed, the user is signed out, the server's
+/// address does not answer as the API (a server problem) or storage is
 /// refusing writes (the user should know before closing the browser), else
 /// the pending count (blue), else nothing.
 pub fn badge(view: &SyncView, storage_failing: bool) -> Badge {
     if storage_failing
+        || view.server_problem.is_some()
         || !view.failed.is_empty()
         || view.status == Status::SignedOut
         || !view.signed_in
@@ -168,19 +174,47 @@ pub struct PopupView {
     pub failed_dropped: u64,
     /// Stored records set aside because they could not be read.
     pub quarantined: u32,
-    /// Why IndexedDB refuses writes, while changes wait in memory.
+    /// Why IndexedDB refuses writes, while changes wait in
+    /// `chrome.storage.local` (and memory).
     pub storage_error: Option<String>,
+    /// While `chrome.storage.local` refuses them too: how many ended
+    /// reviews are held in memory only (lost if the browser closes now).
+    pub storage_at_risk: Option<usize>,
+    /// While sync is paused for a server problem: what the server's address
+    /// answered and what to check, in plain words.
+    pub server_problem: Option<String>,
 }
 
-/// Builds the popup's view.
+/// The popup's words for a server problem: what was answered to what, at
+/// which address, what to check, and that nothing is lost.
+pub fn server_problem_text(view: &SyncView, server_url: Option<&str>) -> Option<String> {
+    let p = view.server_problem.as_ref()?;
+    let at = server_url.map_or_else(String::new, |u| format!(" at {u}"));
+    let waiting = match view.pending {
+        1 => "1 review waits".to_owned(),
+        n => format!("{n} reviews wait"),
+    };
+    Some(format!(
+        "The server{at} answered {} (to {}) instead of the WorkTime API. Check the server URL \
+         in Options, including any path prefix, and any proxy in front of the server. \
+         Sync is paused and nothing is lost: {waiting}, and sync resumes by itself once the \
+         server answers properly.",
+        p.detail, p.request
+    ))
+}
+
+/// Builds the popup's view (`server_url` is the configured server, if any).
 pub fn popup_view(
     view: &SyncView,
-    configured: bool,
+    server_url: Option<&str>,
     quarantined: u32,
     storage_error: Option<String>,
+    storage_at_risk: Option<usize>,
     now: UnixMillis,
 ) -> PopupView {
+    let configured = server_url.is_some();
     PopupView {
+        server_problem: server_problem_text(view, server_url),
         now: now.0,
         configured,
         status: status_line(view),
@@ -207,16 +241,18 @@ pub fn popup_view(
         failed_dropped: view.evictions,
         quarantined,
         storage_error,
+        storage_at_risk,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use worktime_core::status::{CurrentReview, FailedItem};
+    use worktime_core::status::{CurrentReview, FailedItem, ServerProblem};
     use worktime_protocol::{LocalId, PrRef};
 
     const NOW: UnixMillis = UnixMillis(1_795_300_000_000);
+    const URL: &str = "https://wt.example.com";
 
     fn idle() -> SyncView {
         SyncView {
@@ -231,6 +267,7 @@ mod tests {
             last_attempted: None,
             last_successful: Some(UnixMillis(NOW.0 - 10_000)),
             last_error: None,
+            server_problem: None,
             next_retry: None,
             signed_in: true,
             online: true,
@@ -269,6 +306,47 @@ mod tests {
         v.status = Status::SignedOut;
         assert_eq!(status_line(&v).line, "Signed out");
         assert_eq!(status_line(&v).kind, "signed_out");
+    }
+
+    #[test]
+    fn a_server_problem_says_what_was_answered_where_and_what_to_check() {
+        let mut v = idle();
+        v.pending = 3;
+        v.status = Status::ServerProblem;
+        v.server_problem = Some(ServerProblem {
+            status: 404,
+            detail: "HTTP 404 with an HTML page, not the WorkTime API".into(),
+            request: "POST /api/v1/sessions/batch".into(),
+            since: NOW,
+        });
+        let line = status_line(&v);
+        assert_eq!(
+            (line.kind, line.line.as_str()),
+            ("server_problem", "Server problem")
+        );
+        assert_eq!(badge(&v, false).text, "!");
+        let popup = popup_view(&v, Some(URL), 0, None, None, NOW);
+        let text = popup.server_problem.unwrap();
+        for part in [
+            "https://wt.example.com",
+            "HTTP 404 with an HTML page",
+            "POST /api/v1/sessions/batch",
+            "Check the server URL",
+            "path prefix",
+            "nothing is lost: 3 reviews wait",
+        ] {
+            assert!(text.contains(part), "{part:?} missing from {text:?}");
+        }
+        // Offline and signed out outrank it; it outranks failed items.
+        v.failed = vec![failed_item()];
+        assert_eq!(status_line(&v).kind, "server_problem");
+        v.status = Status::Offline;
+        assert_eq!(status_line(&v).kind, "offline");
+        v.server_problem = None;
+        assert_eq!(
+            popup_view(&v, Some(URL), 0, None, None, NOW).server_problem,
+            None
+        );
     }
 
     #[test]
@@ -315,7 +393,7 @@ mod tests {
             active_seconds: 5,
             running: true,
         });
-        let popup = popup_view(&v, true, 0, None, NOW);
+        let popup = popup_view(&v, Some(URL), 0, None, None, NOW);
         let current = popup.current.unwrap();
         assert_eq!(current.pr, "octo/hello#7");
         assert_eq!(current.counting_since, Some(NOW.0));
@@ -323,7 +401,7 @@ mod tests {
             c.running = false;
         }
         assert_eq!(
-            popup_view(&v, true, 0, None, NOW)
+            popup_view(&v, Some(URL), 0, None, None, NOW)
                 .current
                 .unwrap()
                 .counting_since,

@@ -1,8 +1,9 @@
 // A fault-injecting HTTP proxy that sits between the extension and the real
 // worktime-server in end-to-end tests. It forwards by default and, on demand,
 // misbehaves the ways a real network and server do: 5xx, 429 with
-// Retry-After, a rejected batch item, 401, a hung request, a dropped
-// connection, and the duplicate trap (forward, let the server apply it, then
+// Retry-After, a rejected batch item (or every item), 401, a page of its
+// own (an HTML 404 from a reverse proxy, a redirect; with or without CORS
+// headers), a hung request, a dropped connection, and the duplicate trap (forward, let the server apply it, then
 // drop the response). Every request is recorded so tests can assert on
 // traffic (for example: an idle extension sends nothing).
 //
@@ -15,6 +16,8 @@ import http from 'node:http';
  *   | { kind: 'status', status: number, body?: object }
  *   | { kind: 'retry-after', seconds: number }
  *   | { kind: 'reject-item', localId: string, message?: string }
+ *   | { kind: 'reject-all', message?: string }
+ *   | { kind: 'page', status: number, html?: string, cors?: boolean, headers?: object }
  *   | { kind: 'hang' }
  *   | { kind: 'drop' }
  *   | { kind: 'apply-then-drop' }
@@ -64,6 +67,27 @@ export async function startFaultProxy({ target }) {
           'retry-after': String(fault.seconds),
         });
         return;
+      case 'reject-all': {
+        // The server's verdict on every item of the batch (nothing forwarded).
+        record.status = 200;
+        send(res, 200, { results: rejectAll(body, fault) }, cors);
+        return;
+      }
+      case 'page': {
+        // What a reverse proxy in front of the server answers on its own:
+        // an HTML page, not the API's JSON; CORS headers only if it copies
+        // them (most do not).
+        record.status = fault.status;
+        const html = fault.html ?? `<!DOCTYPE html>\n<html><head><title>${fault.status}</title></head>` +
+          `<body><h1>${fault.status}</h1><hr><address>fault-proxy</address></body></html>\n`;
+        res.writeHead(fault.status, {
+          'content-type': 'text/html; charset=utf-8',
+          ...(fault.cors === false ? {} : cors),
+          ...(fault.headers ?? {}),
+        });
+        res.end(html);
+        return;
+      }
       case 'hang':
         hung.add(res);
         res.on('close', () => hung.delete(res));
@@ -204,6 +228,22 @@ function cutItem(raw, localId) {
   if (index < 0) return null;
   parsed.sessions.splice(index, 1);
   return { index, body: Buffer.from(JSON.stringify(parsed)) };
+}
+
+/** A rejection of every session in the batch `raw`, in its order. */
+function rejectAll(raw, fault) {
+  let parsed;
+  try {
+    parsed = JSON.parse(raw.toString('utf8'));
+  } catch {
+    parsed = null;
+  }
+  const sessions = Array.isArray(parsed?.sessions) ? parsed.sessions : [];
+  return sessions.map((s) => ({
+    local_id: String(s?.local_id ?? ''),
+    status: 'rejected',
+    error: { code: 'invalid_field', message: fault.message ?? 'rejected by the fault proxy', field: 'pr_number' },
+  }));
 }
 
 /** Puts a per-item rejection for the cut item back at its place in the answer. */
