@@ -52,6 +52,8 @@ pub(crate) struct InFlight {
     pub(crate) flight: Flight,
     /// Method and path, for the popup when the answer is a server problem.
     pub(crate) request: String,
+    /// The clock offset its timestamps were sent with.
+    pub(crate) offset: DurationMillis,
     pub(crate) lease_until: UnixMillis,
     /// Which token the request carried (see [`Coordinator::token_epoch`]).
     pub(crate) token_epoch: u64,
@@ -113,6 +115,7 @@ impl Coordinator {
         &mut self,
         flight: Flight,
         request: String,
+        offset: DurationMillis,
         now: UnixMillis,
     ) -> (RequestId, bool) {
         let id = RequestId(self.next_request);
@@ -121,6 +124,7 @@ impl Coordinator {
             id,
             flight,
             request,
+            offset,
             lease_until: now + SYNC_LEASE,
             token_epoch: self.token_epoch,
         });

@@ -98,6 +98,14 @@ pub enum Input {
         /// The command.
         command: Command,
     },
+    /// An answer from the server carried a `Date` header: the server's
+    /// clock (deliver it before that answer's [`Input::Response`]).
+    ServerClock {
+        /// Current time (when the answer arrived).
+        now: UnixMillis,
+        /// The `Date` header's time.
+        server_date: UnixMillis,
+    },
 }
 
 impl Input {
@@ -112,7 +120,8 @@ impl Input {
             | Input::AlarmFired { now }
             | Input::TimerDue { now }
             | Input::Response { now, .. }
-            | Input::Command { now, .. } => *now,
+            | Input::Command { now, .. }
+            | Input::ServerClock { now, .. } => *now,
         }
     }
 }

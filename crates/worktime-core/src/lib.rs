@@ -122,9 +122,23 @@
 //!   network error while offline costs no attempt; after 5 transient failures
 //!   an item is parked (no timers) until the fallback alarm's probe
 //!   (`GET /api/v1/me`) or any other exchange succeeds; 401/403 pause sync as
-//!   signed out until [`Command::TokenSet`].
-//! - **Failed list** ([`failed`]): permanent refusals only (other 4xx, a
-//!   per-item rejection), at most 50, oldest evicted first and counted.
+//!   signed out until [`Command::TokenSet`]; the server-wide `Retry-After`
+//!   hold is persisted, so a restarted worker honours it too.
+//! - **Server problem** ([`Status::ServerProblem`]): any other non-success of
+//!   a whole request (404/405/400 naming no field, a redirect, which the
+//!   shell must not follow, an HTML page where the API's JSON belongs)
+//!   pauses sync with every item kept and no attempt counted; the fallback
+//!   alarm probes while something is pending; any success or
+//!   [`Command::TokenSet`] resumes.
+//! - **Failed list** ([`failed`]): the server's verdict on an *item* only (a
+//!   per-item rejection, or a `PUT` refused with the contract's error naming
+//!   it: 400 with a field, 422, 413), at most 50, oldest evicted first and
+//!   counted.
+//! - **Clock** ([`clock`]): timestamps on the wire are moved onto the
+//!   server's clock, learnt from its `Date` headers ([`Input::ServerClock`]);
+//!   a refusal of our timestamps that the answer's own `Date` explains goes
+//!   again at once, corrected; times a local step back left in our future
+//!   or out of order are made consistent before a session is queued.
 //! - **Coordination** ([`coord`]): one request at a time under a 60 s lease;
 //!   triggers meanwhile collapse into one follow-up; "Sync now" has a 5 s
 //!   cooldown and is answered "queued" while a sync runs; push before pull;
@@ -132,6 +146,7 @@
 //! - **Idle**: with nothing pending and nothing visible, no request and no
 //!   wake-up at all (the fallback alarm is the shell's).
 
+pub mod clock;
 pub mod coord;
 pub mod engine;
 pub mod failed;

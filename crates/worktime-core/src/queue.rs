@@ -188,6 +188,20 @@ impl Queue {
         changed
     }
 
+    /// Moves every session with times after `now` back as a whole (the wall
+    /// clock jumped back). Returns the entries to persist.
+    pub(crate) fn not_after(&mut self, now: UnixMillis) -> Vec<QueueEntry> {
+        let mut changed = Vec::new();
+        for e in self.entries.values_mut() {
+            let moved = crate::clock::not_after(e.session.clone(), now);
+            if moved != e.session {
+                e.session = moved;
+                changed.push(e.clone());
+            }
+        }
+        changed
+    }
+
     /// Moves every deadline by `by` (wall clock jumped back).
     pub(crate) fn shift(&mut self, by: DurationMillis) {
         for e in self.entries.values_mut() {

@@ -10,7 +10,7 @@
 use crate::ids::TabId;
 use crate::status::ServerProblem;
 use serde::{Deserialize, Serialize};
-use worktime_protocol::{LocalId, PrRef, Session, UnixMillis};
+use worktime_protocol::{DurationMillis, LocalId, PrRef, Session, UnixMillis};
 
 /// The named stores. Their string names ([`StoreName::as_str`]) are the
 /// IndexedDB object-store names.
@@ -189,6 +189,10 @@ pub struct SyncMeta {
     /// before then. Kept here so a restarted worker honours it too.
     #[serde(default)]
     pub server_busy_until: Option<UnixMillis>,
+    /// The server's clock minus ours, as applied to timestamps on the wire
+    /// ([`crate::clock`]); learnt from the server's `Date` headers.
+    #[serde(default)]
+    pub clock_offset: Option<DurationMillis>,
 }
 
 impl SyncMeta {

@@ -44,6 +44,8 @@ pub struct HttpResponse {
     pub status: u16,
     /// The `Retry-After` header as sent, if any.
     pub retry_after: Option<String>,
+    /// The `Date` header (the server's clock), if sent and exposed by CORS.
+    pub date: Option<String>,
     /// The body as text.
     pub body: String,
 }
@@ -133,14 +135,17 @@ async fn exchange(req: &Request) -> Result<HttpResponse, JsValue> {
         return Ok(HttpResponse {
             status: 0,
             retry_after: None,
+            date: None,
             body: String::new(),
         });
     }
     let retry_after = response.headers().get("Retry-After").ok().flatten();
+    let date = response.headers().get("Date").ok().flatten();
     let body = JsFuture::from(response.text()?).await?;
     Ok(HttpResponse {
         status: response.status(),
         retry_after,
+        date,
         body: body.as_string().unwrap_or_default(),
     })
 }

@@ -202,6 +202,20 @@ impl Shell {
                     let shell = Rc::clone(self);
                     wasm_bindgen_futures::spawn_local(async move {
                         let result = shell.send(&request).await;
+                        // The server's clock first, so that the answer is
+                        // judged with it (a refusal of our timestamps).
+                        let server_date = match &result {
+                            Some(Ok(resp)) => resp
+                                .date
+                                .as_deref()
+                                .and_then(worktime_core::outcome::parse_http_date),
+                            _ => None,
+                        };
+                        if let Some(server_date) = server_date {
+                            shell
+                                .input(move |now| Input::ServerClock { now, server_date })
+                                .await;
+                        }
                         shell
                             .input(move |now| Input::Response {
                                 now,

@@ -74,6 +74,16 @@ async fn a_session_put_with_the_token_is_stored_and_read_back() {
         resp.status,
         resp.body
     );
+    // The server's clock is readable (CORS exposes Date) and close to ours.
+    let server_date = resp
+        .date
+        .as_deref()
+        .and_then(worktime_core::outcome::parse_http_date)
+        .expect("a Date header the extension can read");
+    assert!(
+        (server_date.0 - now.0).abs() < 5_000,
+        "{server_date:?} vs {now:?}"
+    );
     let outcome =
         HttpOutcome::from_response(resp.status, resp.retry_after.as_deref(), resp.body, now);
     assert!(

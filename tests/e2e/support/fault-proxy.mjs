@@ -268,7 +268,7 @@ function corsHeaders(req) {
   if (!origin) return {};
   return {
     'access-control-allow-origin': origin,
-    'access-control-expose-headers': 'retry-after',
+    'access-control-expose-headers': 'retry-after, date',
     vary: 'origin',
   };
 }

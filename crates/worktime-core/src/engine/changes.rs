@@ -48,8 +48,11 @@ impl Engine {
 
     /// Queues a session version (write-ahead: the put goes out before any
     /// request that carries it). A version the contract would refuse goes
-    /// straight to the failed list with the reason.
+    /// straight to the failed list with the reason — but never for what the
+    /// local clock did: times a step back left out of order or in our
+    /// future are made consistent first (see [`crate::clock`]).
     pub(super) fn enqueue(&mut self, now: UnixMillis, session: Session, priority: Priority) {
+        let session = crate::clock::not_after(crate::clock::consistent(session), now);
         if let Err(e) = validate_session(&session, now) {
             let reason = ErrorBody {
                 code: "invalid_field".to_owned(),

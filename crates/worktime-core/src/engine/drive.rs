@@ -29,11 +29,13 @@ impl Engine {
         // A server problem pauses pushes: only a probe (or a pull the user
         // asked for by opening the popup) asks whether it is over.
         let paused = self.meta.server_problem.is_some();
+        // On the wire, timestamps are on the server's clock.
+        let offset = self.clock_offset();
         let due: Vec<(Session, u64)> = if may_send && !paused {
             self.queue
                 .due(now, self.coord.max_batch.max(1))
                 .into_iter()
-                .map(|e| (e.session.clone(), e.revision))
+                .map(|e| (crate::clock::on_the_wire(&e.session, offset), e.revision))
                 .collect()
         } else {
             Vec::new()
@@ -102,7 +104,7 @@ impl Engine {
         match request {
             Some((flight, request)) => {
                 let line = format!("{} {}", request.method.as_str(), request.path);
-                let (request_id, new_run) = self.coord.begin(flight, line, now);
+                let (request_id, new_run) = self.coord.begin(flight, line, offset, now);
                 if let Some(f) = &self.coord.in_flight {
                     self.timers.set(Timer::SyncLease, f.lease_until);
                 }

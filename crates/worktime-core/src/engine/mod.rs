@@ -129,6 +129,11 @@ impl Engine {
         self.tracker.sessions()
     }
 
+    /// The server's clock minus ours, as applied to timestamps on the wire.
+    pub fn clock_offset(&self) -> DurationMillis {
+        self.meta.clock_offset.unwrap_or_default()
+    }
+
     /// The request in flight, if any.
     pub fn in_flight(&self) -> Option<RequestId> {
         self.coord.in_flight.as_ref().map(|f| f.id)
@@ -219,6 +224,14 @@ impl Engine {
             Input::Command { now, command } => {
                 self.observe_clock(now);
                 self.on_command(now, command);
+            }
+            Input::ServerClock { now, server_date } => {
+                self.observe_clock(now);
+                let estimate = crate::clock::estimate(now, server_date);
+                if let Some(offset) = crate::clock::updated(self.meta.clock_offset, estimate) {
+                    self.meta.clock_offset = Some(offset);
+                    self.meta_dirty = true;
+                }
             }
         }
         self.fire_timers(now);
@@ -358,6 +371,11 @@ impl Engine {
             self.timers.shift(by);
             self.queue.shift(by);
             self.coord.shift(by);
+            // Queued sessions timed before the step would now be in our
+            // future (and the server's): move each back as a whole.
+            for e in self.queue.not_after(now) {
+                self.writes.push(put(Record::Queue(e)));
+            }
             if self.meta.server_busy_until != self.coord.server_busy_until {
                 self.meta.server_busy_until = self.coord.server_busy_until;
                 self.meta_dirty = true;
@@ -383,7 +401,7 @@ impl Engine {
                 }
                 Timer::SyncLease => {
                     if let Some(f) = self.coord.in_flight.take() {
-                        self.settle(now, f.flight, &f.request, HttpOutcome::Timeout);
+                        self.settle(now, f.flight, (&f.request, f.offset), HttpOutcome::Timeout);
                     }
                 }
                 Timer::Retry | Timer::Cooldown => {}

@@ -16,21 +16,29 @@ impl Engine {
             // the new one. The items go again at once, at no cost.
             return;
         }
-        self.settle(now, flight.flight, &flight.request, outcome);
+        self.settle(
+            now,
+            flight.flight,
+            (&flight.request, flight.offset),
+            outcome,
+        );
     }
 
-    /// Applies the outcome of a finished request (`request` is its method
-    /// and path).
+    /// Applies the outcome of a finished request (`sent` is its method and
+    /// path, and the clock offset its timestamps went with).
     pub(super) fn settle(
         &mut self,
         now: UnixMillis,
         flight: Flight,
-        request: &str,
+        sent: (&str, DurationMillis),
         outcome: HttpOutcome,
     ) {
+        let (request, sent_offset) = sent;
         match outcome {
             HttpOutcome::Delivered { status, body } => match flight {
-                Flight::Push(items) => self.on_push_delivered(now, items, status, &body, request),
+                Flight::Push(items) => {
+                    self.on_push_delivered(now, items, status, &body, sent);
+                }
                 Flight::Probe => self.on_success(now),
                 Flight::Pull { since, page: n } => {
                     match serde_json::from_str::<SessionsPage>(&body) {
@@ -74,7 +82,7 @@ impl Engine {
                 Flight::Push(items) if items.len() == 1 => {
                     let message = outcome.describe();
                     for (id, rev) in items {
-                        self.dead_letter(now, &id, rev, reason);
+                        self.refused(now, &id, rev, reason, sent_offset);
                     }
                     self.note_error(message);
                 }
@@ -103,8 +111,9 @@ impl Engine {
         items: Vec<(LocalId, u64)>,
         status: u16,
         body: &str,
-        request: &str,
+        sent: (&str, DurationMillis),
     ) {
+        let (request, sent_offset) = sent;
         let results = if items.len() == 1 {
             // PUT: a 2xx carrying the stored session is the
             // acknowledgement. Anything else acknowledges nothing.
@@ -140,7 +149,7 @@ impl Engine {
                         message: "the server refused this session".to_owned(),
                         field: None,
                     });
-                    self.dead_letter(now, &id, rev, &reason);
+                    self.refused(now, &id, rev, &reason, sent_offset);
                 }
                 None => missing.push((id, rev)),
             }
@@ -182,6 +191,28 @@ impl Engine {
             Ack::Gone => {}
         }
         self.queue_changed = true;
+    }
+
+    /// The server refused `id`. A refusal of its timestamps while what we
+    /// know of the server's clock changed since they were sent (the answer's
+    /// own `Date` told us) is about our clock, not the session: it goes
+    /// again at once with corrected times, at no cost. Anything else is for
+    /// good ([`Engine::dead_letter`]).
+    fn refused(
+        &mut self,
+        now: UnixMillis,
+        id: &LocalId,
+        rev: u64,
+        reason: &ErrorBody,
+        sent_offset: DurationMillis,
+    ) {
+        let clock_moved = self.clock_offset() != sent_offset;
+        if clock_moved && crate::clock::is_time_field(reason.field.as_deref()) {
+            self.queue_changed = true;
+            self.coord.trigger();
+            return; // still queued, unchanged: due now
+        }
+        self.dead_letter(now, id, rev, reason);
     }
 
     /// The server refused `id` for good: the refused version moves to the

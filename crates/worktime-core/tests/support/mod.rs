@@ -164,8 +164,14 @@ impl Shell {
                     request_id,
                     request,
                 } => {
-                    // Write-ahead: every session sent is durable as sent.
+                    // Write-ahead: every session sent is durable as sent
+                    // (on the wire its times are on the server's clock).
+                    let offset = self.engine.clock_offset();
                     for s in sessions_in(&request) {
+                        let s = worktime_core::clock::on_the_wire(
+                            &s,
+                            worktime_protocol::DurationMillis(-offset.0),
+                        );
                         let stored = self
                             .store
                             .queue

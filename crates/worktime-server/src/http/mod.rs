@@ -76,6 +76,8 @@ fn cors(extra: &[String]) -> CorsLayer {
         }))
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-        .expose_headers([header::RETRY_AFTER])
+        // Date: the extension puts its sessions' times on the server's
+        // clock (a client clock wrong by hours must not make them invalid).
+        .expose_headers([header::RETRY_AFTER, header::DATE])
         .max_age(PREFLIGHT_MAX_AGE)
 }
