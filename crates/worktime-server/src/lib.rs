@@ -153,10 +153,13 @@ pub mod clock;
 pub mod closer;
 pub mod http;
 pub mod hub;
+pub mod listen;
 pub mod logging;
+pub mod metrics;
 pub mod ratelimit;
 pub mod state;
 pub mod store;
+pub mod streams;
 pub mod token;
 
 pub use state::{AppState, ServerConfig};
@@ -166,7 +169,8 @@ use tokio::net::TcpListener;
 
 /// Serves the API on `listener` until `shutdown` resolves, with the
 /// stale-session closer running beside it. On shutdown, open event streams
-/// end and in-flight requests finish before this returns.
+/// end and in-flight requests finish (within the drain time) before this
+/// returns.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -174,15 +178,40 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let closer = tokio::spawn(closer::run(state.clone()));
     let stop = state.shutdown.clone();
-    let result = axum::serve(listener, http::router(state.clone()))
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                () = shutdown => stop.cancel(),
-                () = stop.cancelled() => {}
-            }
-        })
-        .await;
+    tokio::spawn(async move {
+        tokio::select! {
+            () = shutdown => stop.cancel(),
+            () = stop.cancelled() => {}
+        }
+    });
+    let result = listen::run(
+        listener,
+        http::router(state.clone()),
+        conn_limits(&state.config),
+        state.shutdown.clone(),
+    )
+    .await;
     state.shutdown.cancel();
     let _ = closer.await;
     result
 }
+
+/// Serves `GET /metrics` without a token (and the health checks) on a
+/// listener of its own, until the server shuts down.
+pub async fn serve_metrics(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    let limits = conn_limits(&state.config);
+    let stop = state.shutdown.clone();
+    listen::run(listener, http::ops::metrics_listener(state), limits, stop).await
+}
+
+/// The connection limits of `config`.
+fn conn_limits(config: &ServerConfig) -> listen::ConnLimits {
+    listen::ConnLimits {
+        header_timeout: config.header_timeout,
+        max_connections: config.max_connections,
+        drain: DRAIN,
+    }
+}
+
+/// How long shutdown waits for open connections.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);

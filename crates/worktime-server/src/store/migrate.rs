@@ -5,7 +5,13 @@ use super::StoreError;
 use rusqlite::Connection;
 
 /// Every migration, oldest first. Append only; never edit a released one.
-const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("../../migrations/0001_init.sql")),
+    (
+        2,
+        include_str!("../../migrations/0002_change_feed_and_case.sql"),
+    ),
+];
 
 /// Brings the database up to the newest schema this binary knows.
 pub(crate) fn run(conn: &mut Connection, now_ms: i64) -> Result<(), StoreError> {
