@@ -40,7 +40,29 @@ impl TestServer {
     }
 
     pub async fn start_with(dir: TempDir, config: ServerConfig, clock: Arc<dyn Clock>) -> Self {
-        let store = SqliteStore::open(&dir.path().join("worktime.db"), clock.now()).unwrap();
+        Self::start_full(
+            dir,
+            config,
+            clock,
+            worktime_server::store::sqlite::DEFAULT_WRITER_QUEUE,
+        )
+        .await
+    }
+
+    /// A server whose writer queue holds `queue` waiting jobs.
+    pub async fn start_with_queue(dir: TempDir, config: ServerConfig, queue: usize) -> Self {
+        Self::start_full(dir, config, Arc::new(SystemClock), queue).await
+    }
+
+    async fn start_full(
+        dir: TempDir,
+        config: ServerConfig,
+        clock: Arc<dyn Clock>,
+        queue: usize,
+    ) -> Self {
+        let store =
+            SqliteStore::open_with_queue(&dir.path().join("worktime.db"), clock.now(), queue)
+                .unwrap();
         let state = AppState::new(Arc::new(store), clock, config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -323,8 +323,13 @@ impl Store for SqliteStore {
             // restart whenever the writer changed a page).
             let mut target = Connection::open(&to)?;
             let backup = rusqlite::backup::Backup::new(conn, &mut target)?;
-            backup.run_to_completion(-1, Duration::ZERO, None)?;
-            Ok(())
+            loop {
+                match backup.step(-1)? {
+                    rusqlite::backup::StepResult::Done => return Ok(()),
+                    // Another process holds a lock: wait and go on.
+                    _ => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
         })
         .await
     }
