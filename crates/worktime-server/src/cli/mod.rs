@@ -106,10 +106,10 @@ pub struct ServeArgs {
     /// Write jobs that may wait for the database; more are answered 503.
     #[arg(long, default_value_t = crate::store::sqlite::DEFAULT_WRITER_QUEUE)]
     pub writer_queue: usize,
-    /// Minutes a device must have sent nothing before the server closes its
-    /// open sessions.
-    #[arg(long, default_value_t = 20)]
-    pub stale_after_minutes: u64,
+    /// Seconds a device must have sent nothing before the server closes its
+    /// open sessions (and the server must have run before its first sweep).
+    #[arg(long, default_value_t = 20 * 60)]
+    pub stale_after_secs: u64,
     /// Log line format.
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -400,6 +400,7 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
             "--max-in-flight, --max-connections and --writer-queue must be above 0".into(),
         ));
     }
+    let stale_after = std::time::Duration::from_secs(args.stale_after_secs.max(1));
     let clock = Arc::new(SystemClock);
     let store = Arc::new(SqliteStore::open_with_queue(
         &args.db.db,
@@ -414,7 +415,9 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
         }),
         max_in_flight: args.max_in_flight,
         max_connections: args.max_connections,
-        stale_after: std::time::Duration::from_secs(args.stale_after_minutes.max(1) * 60),
+        stale_after,
+        // A sweep at least every minute, and a few within the stale time.
+        closer_every: (stale_after / 4).min(std::time::Duration::from_secs(60)),
         ..ServerConfig::default()
     };
     let listener = tokio::net::TcpListener::bind(&args.addr).await?;
