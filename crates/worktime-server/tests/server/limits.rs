@@ -65,6 +65,30 @@ async fn a_connection_that_never_finishes_its_headers_is_closed() {
 }
 
 #[tokio::test]
+async fn idle_connections_are_closed_too_before_and_between_requests() {
+    let server = with(ServerConfig {
+        header_timeout: Duration::from_millis(300),
+        ..config()
+    })
+    .await;
+    // Connects and never says a word.
+    let mut silent = connect(&server).await;
+    assert!(
+        read_to_close(&mut silent, 5).await.is_some(),
+        "a silent connection is closed"
+    );
+    // One request, then an idle keep-alive connection.
+    let mut idle = connect(&server).await;
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = read_to_close(&mut idle, 5)
+        .await
+        .expect("an idle keep-alive connection is closed");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+#[tokio::test]
 async fn a_trickled_body_is_cut_off_with_408() {
     let server = with(ServerConfig {
         body_timeout: Duration::from_millis(500),
