@@ -137,7 +137,8 @@ impl AppState {
     }
 
     /// Records that `device_id` was used now, without waiting and at most
-    /// once a minute per device (a write per request would cost throughput).
+    /// once a minute per device (a write per request would cost throughput);
+    /// the stale-session closer tells living devices from dead ones by it.
     pub fn touch_device(&self, device_id: i64) {
         let now = self.clock.now();
         let due = match self.last_seen.lock() {
@@ -153,10 +154,15 @@ impl AppState {
             Err(_) => false,
         };
         if due {
-            let store = Arc::clone(&self.store);
+            let state = self.clone();
             tokio::spawn(async move {
-                if let Err(e) = store.touch_device(device_id, now).await {
+                if let Err(e) = state.store.touch_device(device_id, now).await {
                     tracing::warn!(error = %e, device_id, "could not record last use of a device");
+                    // Try again on the device's next request: the closer
+                    // reads this to tell a living device from a dead one.
+                    if let Ok(mut seen) = state.last_seen.lock() {
+                        seen.remove(&device_id);
+                    }
                 }
             });
         }

@@ -52,14 +52,7 @@ async fn changes(
             .filter(|n| *n >= 0)
             .ok_or_else(|| ApiError::invalid("after", "must be a sequence number (0 or more)"))?,
     };
-    let limit = match q.limit.as_deref() {
-        None => DEFAULT_LIMIT,
-        Some(text) => text
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| ApiError::invalid("limit", format!("must be 1 to {MAX_LIMIT}")))?,
-    };
+    let limit = params::limit(q.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
     let user_id = params::scope(&state, &caller, q.user.as_deref()).await?;
     let changes = state.store.list_changes(user_id, after, limit).await?;
     let next = changes.last().map_or(after, |r| r.seq);

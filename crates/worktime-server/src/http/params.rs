@@ -65,6 +65,19 @@ pub fn repo(text: &str) -> Result<RepoFilter, ApiError> {
     })
 }
 
+/// A `limit=` page size: `default` when absent, else 1..=`max` (400 naming
+/// `limit` otherwise).
+pub fn limit(text: Option<&str>, default: u32, max: u32) -> Result<u32, ApiError> {
+    match text {
+        None => Ok(default),
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| ApiError::invalid("limit", format!("must be 1 to {max}"))),
+    }
+}
+
 /// `user=` value with which an admin reads every user's sessions.
 pub const EVERYONE: &str = "*";
 

@@ -174,14 +174,7 @@ async fn list(
     caller: Caller,
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> Result<Json<Page>, ApiError> {
-    let limit = match q.limit.as_deref() {
-        None => DEFAULT_LIMIT,
-        Some(text) => text
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| ApiError::invalid("limit", format!("must be 1 to {MAX_LIMIT}")))?,
-    };
+    let limit = params::limit(q.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
     let session_state = match q.state.as_deref() {
         None => None,
         Some("active") => Some(SessionState::Active),

@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use worktime_server::ServerConfig;
 use worktime_server::clock::SystemClock;
@@ -24,7 +24,7 @@ async fn connect(server: &TestServer) -> TcpStream {
 }
 
 /// Reads until the server closes the connection (or `secs` pass: `None`).
-async fn read_to_close(conn: &mut TcpStream, secs: u64) -> Option<String> {
+async fn read_to_close(conn: &mut (impl AsyncRead + Unpin), secs: u64) -> Option<String> {
     let mut text = Vec::new();
     let mut buf = [0u8; 4096];
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
@@ -112,18 +112,10 @@ async fn a_trickled_body_is_cut_off_with_408() {
             }
         }
     });
-    let mut answer = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    let mut buf = [0u8; 4096];
-    loop {
-        match tokio::time::timeout_at(deadline, read.read(&mut buf)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => break,
-            Ok(Ok(n)) => answer.extend_from_slice(&buf[..n]),
-            Err(_) => panic!("the trickled request was not cut off"),
-        }
-    }
+    let answer = read_to_close(&mut read, 5)
+        .await
+        .expect("the trickled request is cut off");
     trickle.abort();
-    let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("body_timeout"), "{answer}");
     // Nothing was stored.
