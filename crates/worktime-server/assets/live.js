@@ -4,8 +4,10 @@
 // Reconnects by itself with capped, jittered exponential backoff. Every event
 // carries the server's sequence number as its id; a reconnect sends the last
 // one as `Last-Event-ID` and the server first replays every change after it,
-// so nothing is missed and nothing is reloaded. Only a feed that never saw an
-// event tells its owner to catch up by other means.
+// so nothing is missed and nothing is reloaded. A fresh stream starts with a
+// `ready` event whose id is the server's latest change, so even a feed that
+// saw no session yet resumes that way; only a feed that never got that far
+// tells its owner to catch up by other means.
 
 /** Reconnect delays: 1 s, doubling, capped at 30 s, ±25 % jitter. */
 export function backoffDelay(attempt, random = Math.random) {
@@ -167,6 +169,9 @@ export class LiveFeed {
   }
 
   dispatch(ev) {
+    // Every event with an id (`session`s, and the `ready` a fresh stream
+    // starts with) is a point to resume from.
+    if (ev.id !== undefined && /^\d+$/.test(ev.id)) this.lastEventId = ev.id;
     if (ev.event === 'lagged') {
       // The server dropped events for this slow stream: reconnect and
       // resume from the last id instead of reloading everything.
@@ -175,7 +180,6 @@ export class LiveFeed {
       return;
     }
     if (ev.event !== 'session') return;
-    if (ev.id !== undefined && /^\d+$/.test(ev.id)) this.lastEventId = ev.id;
     let session;
     try {
       session = JSON.parse(ev.data);

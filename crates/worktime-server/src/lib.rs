@@ -152,7 +152,10 @@
 //! the feed shows it, in sequence order; non-admins get their own user's,
 //! admins everyone's. A client that reconnects with `Last-Event-ID: <seq>`
 //! (`curl -N -H "Last-Event-ID: 41" ...`) first gets every change after it,
-//! then the live ones: a dropped connection misses nothing. A stream that
+//! then the live ones: a dropped connection misses nothing. A stream opened
+//! without `Last-Event-ID` starts with an event named `ready`, `id:` and
+//! data `{"seq"}` the latest change committed before it began, so a client
+//! that has seen no session yet can resume too. A stream that
 //! falls behind the live fan-out catches up from the database the same way.
 //! A keep-alive comment comes every 15 s. The stream ends when its token is
 //! revoked (at once through the API; within 30 s when revoked by the CLI

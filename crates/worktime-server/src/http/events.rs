@@ -5,7 +5,10 @@
 //! `GET /api/v1/changes` shows it, in sequence order. Non-admins see their
 //! own user's sessions, admins everyone's. A client reconnecting with
 //! `Last-Event-ID: <seq>` first gets every change after that id from the
-//! database, then the live ones, so a dropped connection misses nothing; a
+//! database, then the live ones, so a dropped connection misses nothing. A
+//! stream opened without it starts with an event named `ready` whose id
+//! (and data, `{"seq"}`) is the latest change committed before it began:
+//! a client that saw no change yet still has an id to resume from. A
 //! stream that falls behind the live fan-out catches up from the database
 //! the same way. A comment line is sent every keep-alive interval. The
 //! stream ends when its token is revoked (at once when revoked through the
@@ -101,6 +104,11 @@ async fn events(
     // after the catch-up's read is delivered live (duplicates are skipped
     // by sequence number).
     let mut sub = state.hub.subscribe();
+    // Read after subscribing: every change after `head` reaches this stream.
+    let head = match resume {
+        Some(_) => None,
+        None => Some(state.store.head_seq().await?),
+    };
     let scope = (!caller.admin).then_some(caller.user_id);
     let keep_alive = KeepAlive::new().interval(state.config.keep_alive);
     let stream = async_stream::stream! {
@@ -110,6 +118,12 @@ async fn events(
         let mut pending = resume;
         let mut recheck = tokio::time::interval(state.config.token_recheck);
         recheck.tick().await;
+        if let Some(head) = head {
+            yield Ok(Event::default()
+                .event("ready")
+                .id(head.to_string())
+                .data(format!("{{\"seq\":{head}}}")));
+        }
         loop {
             if let Some(after) = pending.take() {
                 match catch_up(&state, scope, after).await {

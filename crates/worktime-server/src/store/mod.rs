@@ -373,6 +373,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<SessionRecord>, StoreError>;
     /// The number of sessions stored, every user's.
     async fn count_sessions(&self) -> Result<i64, StoreError>;
+    /// The sequence number of the latest committed change (0 before any).
+    async fn head_seq(&self) -> Result<i64, StoreError>;
     /// Succeeds when the database answers a query.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Renames a user; `false` if there is no user `name`,

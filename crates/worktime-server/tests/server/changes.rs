@@ -85,7 +85,13 @@ async fn a_stream_resumed_with_last_event_id_misses_nothing() {
     let alice = server.token("alice", false, "laptop").await;
     let bob = server.token("bob", false, "phone").await;
     let now = server.now();
+    server.put(&bob, &ended("before", now)).await;
+    // A fresh stream starts with the latest change's id, even one it may
+    // not see (bob's): a point to resume from before any session arrives.
     let mut stream = Stream::open(&server, &alice).await;
+    let (ready, data) = stream.next_kind("ready", 5).await.expect("a ready event");
+    assert_eq!(ready, Some(1));
+    assert_eq!(data, json!({ "seq": 1 }));
     server.put(&alice, &ended("first", now)).await;
     let (id, event) = stream.next_event(5).await.expect("an event");
     assert_eq!(event["local_id"], "first");

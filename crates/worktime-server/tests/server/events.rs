@@ -114,6 +114,8 @@ async fn idle_streams_get_keep_alive_comments() {
     .await;
     let token = server.token("alice", false, "laptop").await;
     let mut stream = Stream::open(&server, &token).await;
+    // The stream starts with its `ready` event; then only keep-alives come.
+    stream.next_kind("ready", 5).await.expect("a ready event");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while !stream.text.contains(':') {
         match tokio::time::timeout_at(deadline, stream.body.next()).await {

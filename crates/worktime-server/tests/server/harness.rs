@@ -302,6 +302,11 @@ impl Stream {
 
     /// Reads until a `session` event arrives; returns its `id` and data.
     pub async fn next_event(&mut self, secs: u64) -> Option<(Option<i64>, Value)> {
+        self.next_kind("session", secs).await
+    }
+
+    /// Reads until an event named `kind` arrives; returns its `id` and data.
+    pub async fn next_kind(&mut self, kind: &str, secs: u64) -> Option<(Option<i64>, Value)> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
         loop {
             while let Some(end) = self.text.find("\n\n") {
@@ -313,7 +318,7 @@ impl Stream {
                         .find_map(|l| l.strip_prefix(name))
                         .map(str::to_owned)
                 };
-                if field("event: ").as_deref() == Some("session") {
+                if field("event: ").as_deref() == Some(kind) {
                     let data = serde_json::from_str(&field("data: ").unwrap()).unwrap();
                     let id = field("id: ").map(|id| id.parse().unwrap());
                     return Some((id, data));
