@@ -7,6 +7,13 @@
 //! Taking a maximum under a total order is idempotent, commutative and
 //! associative, so duplicates, retries and reordering cannot change the result,
 //! and `ended` never returns to `active`.
+//!
+//! Owner and repository names are compared without case (GitHub's are
+//! case-insensitive), so `Octo/Hello#1` and `octo/hello#1` are one PR.
+//!
+//! A close by the server's stale-session job is a guess, not a version of
+//! the device's: [`merge_over_server_close`] lets the device's own version,
+//! at least as new as the one the server closed, replace it, active or ended.
 
 use crate::session::{Session, SessionState};
 
@@ -28,20 +35,53 @@ pub enum MergeError {
 
 /// Combines the stored version of a session with an incoming one.
 pub fn merge(existing: &Session, incoming: &Session) -> Result<Session, MergeError> {
-    if existing.local_id != incoming.local_id {
-        return Err(MergeError::DifferentSession);
-    }
-    if existing.pr() != incoming.pr() {
-        return Err(MergeError::PullRequestChanged {
-            existing: existing.pr().to_string(),
-            incoming: incoming.pr().to_string(),
-        });
-    }
+    check_same(existing, incoming)?;
     Ok(if rank(incoming) > rank(existing) {
         incoming.clone()
     } else {
         existing.clone()
     })
+}
+
+/// Refuses versions of different sessions or pull requests.
+fn check_same(existing: &Session, incoming: &Session) -> Result<(), MergeError> {
+    if existing.local_id != incoming.local_id {
+        return Err(MergeError::DifferentSession);
+    }
+    let same_pr = existing.pr_number == incoming.pr_number
+        && existing
+            .repo_owner
+            .eq_ignore_ascii_case(&incoming.repo_owner)
+        && existing.repo_name.eq_ignore_ascii_case(&incoming.repo_name);
+    if !same_pr {
+        return Err(MergeError::PullRequestChanged {
+            existing: existing.pr().to_string(),
+            incoming: incoming.pr().to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Combines a stored version that the server closed as stale with an
+/// incoming version from the device: the device's version replaces the
+/// server's guess when its `updated_at` is at least that of the version the
+/// server closed; an older one changes nothing.
+pub fn merge_over_server_close(
+    closed: &Session,
+    incoming: &Session,
+) -> Result<Session, MergeError> {
+    check_same(closed, incoming)?;
+    Ok(if replaces_server_close(closed, incoming) {
+        incoming.clone()
+    } else {
+        closed.clone()
+    })
+}
+
+/// True when `incoming` replaces the server's close `closed` (see
+/// [`merge_over_server_close`]).
+pub fn replaces_server_close(closed: &Session, incoming: &Session) -> bool {
+    incoming.updated_at >= closed.updated_at
 }
 
 /// True when merging `incoming` into `existing` would change what is stored.
@@ -145,6 +185,38 @@ mod tests {
         let mut c = a.clone();
         c.local_id = LocalId::parse("y").unwrap();
         assert_eq!(merge(&a, &c), Err(MergeError::DifferentSession));
+    }
+
+    #[test]
+    fn owner_and_repo_compare_without_case() {
+        let a = crate::session::fixtures::ended("x", 0, 5);
+        let mut b = a.clone();
+        b.repo_owner = a.repo_owner.to_uppercase();
+        b.repo_name = a.repo_name.to_uppercase();
+        b.updated_at = UnixMillis(a.updated_at.0 + 1);
+        assert_eq!(merge(&a, &b).unwrap(), b);
+    }
+
+    #[test]
+    fn the_devices_own_version_replaces_a_server_close() {
+        let mut active = crate::session::fixtures::ended("x", 0, 5);
+        active.state = SessionState::Active;
+        active.ended_at = None;
+        let mut closed = active.clone();
+        closed.state = SessionState::Ended;
+        closed.ended_at = Some(closed.updated_at);
+        // The same version again (a late resend) and a later active one replace it.
+        assert_eq!(merge_over_server_close(&closed, &active).unwrap(), active);
+        let mut later = active.clone();
+        later.updated_at = UnixMillis(active.updated_at.0 + 60_000);
+        assert_eq!(merge_over_server_close(&closed, &later).unwrap(), later);
+        // An older version does not.
+        let mut older = active.clone();
+        older.updated_at = UnixMillis(active.updated_at.0 - 1);
+        assert_eq!(merge_over_server_close(&closed, &older).unwrap(), closed);
+        let mut other = active.clone();
+        other.pr_number += 1;
+        assert!(merge_over_server_close(&closed, &other).is_err());
     }
 
     #[test]

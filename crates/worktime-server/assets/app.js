@@ -277,12 +277,14 @@ function startFeed() {
     token: state.token,
     onState: setConnection,
     onSession: onLiveSession,
-    onOpen: ({ reconnect }) => {
-      if (reconnect) catchUp();
+    // A reconnect that resumes from the last event id gets every missed
+    // change from the server itself; only a feed that never saw an event
+    // catches up by asking for recent sessions.
+    onOpen: ({ reconnect, resumed }) => {
+      if (reconnect && !resumed) catchUp();
       state.droppedAt = null;
     },
     onUnauthorized: () => signOutLocally('Your token is no longer valid: it was revoked or signed out. Sign in with a new one.'),
-    onLagged: () => applyFilters(),
   });
   state.feed.start();
 }

@@ -1,8 +1,13 @@
 // live.js — the live feed: `GET /api/v1/events` (server-sent events) read
 // through fetch, so the token travels in the Authorization header (an
 // EventSource cannot send headers, and a token in a URL ends up in logs).
-// Reconnects by itself with capped, jittered exponential backoff, and tells
-// its owner when it (re)connects so the page can catch up on what it missed.
+// Reconnects by itself with capped, jittered exponential backoff. Every event
+// carries the server's sequence number as its id; a reconnect sends the last
+// one as `Last-Event-ID` and the server first replays every change after it,
+// so nothing is missed and nothing is reloaded. A fresh stream starts with a
+// `ready` event whose id is the server's latest change, so even a feed that
+// saw no session yet resumes that way; only a feed that never got that far
+// tells its owner to catch up by other means.
 
 /** Reconnect delays: 1 s, doubling, capped at 30 s, ±25 % jitter. */
 export function backoffDelay(attempt, random = Math.random) {
@@ -65,13 +70,16 @@ export class SseParser {
  *
  * Callbacks: `onSession(session)` per `session` event; `onState(state, info)`
  * with state `connecting` | `live` | `waiting` (info.retryInMs) | `offline`;
- * `onOpen({reconnect})` each time the stream is (re)established;
- * `onUnauthorized()` when the server refuses the token (no retry then);
- * `onLagged(missed)` when the server says this stream fell behind.
+ * `onOpen({reconnect, resumed})` each time the stream is (re)established
+ * (`resumed`: the server replays what was missed after `lastEventId`);
+ * `onUnauthorized()` when the server refuses the token (no retry then).
+ * A `lagged` event (older servers) reconnects at once from the last id.
  */
 export class LiveFeed {
-  constructor({ token, path = '/api/v1/events', onSession, onState, onOpen, onUnauthorized, onLagged, idleTimeoutMs = 45_000 }) {
-    Object.assign(this, { token, path, onSession, onState, onOpen, onUnauthorized, onLagged, idleTimeoutMs });
+  constructor({ token, path = '/api/v1/events', onSession, onState, onOpen, onUnauthorized, idleTimeoutMs = 45_000 }) {
+    Object.assign(this, { token, path, onSession, onState, onOpen, onUnauthorized, idleTimeoutMs });
+    /** The id of the last event received: where a reconnect resumes. */
+    this.lastEventId = null;
     this.attempt = 0;
     this.connectedOnce = false;
     this.stopped = false;
@@ -109,9 +117,12 @@ export class LiveFeed {
     const controller = new AbortController();
     this.controller = controller;
     let res;
+    const resumeFrom = this.lastEventId;
+    const headers = { Authorization: `Bearer ${this.token}`, Accept: 'text/event-stream' };
+    if (resumeFrom !== null) headers['Last-Event-ID'] = resumeFrom;
     try {
       res = await fetch(this.path, {
-        headers: { Authorization: `Bearer ${this.token}`, Accept: 'text/event-stream' },
+        headers,
         cache: 'no-store',
         credentials: 'omit',
         signal: controller.signal,
@@ -139,7 +150,7 @@ export class LiveFeed {
     );
     // Catch-up runs while the stream is already open, so nothing falls in between.
     try {
-      this.onOpen({ reconnect });
+      this.onOpen({ reconnect, resumed: resumeFrom !== null });
     } catch (e) {
       console.error(e);
     }
@@ -158,9 +169,14 @@ export class LiveFeed {
   }
 
   dispatch(ev) {
+    // Every event with an id (`session`s, and the `ready` a fresh stream
+    // starts with) is a point to resume from.
+    if (ev.id !== undefined && /^\d+$/.test(ev.id)) this.lastEventId = ev.id;
     if (ev.event === 'lagged') {
-      // The server dropped events for this slow stream: the owner reloads.
-      this.onLagged?.(Number(ev.data) || 0);
+      // The server dropped events for this slow stream: reconnect and
+      // resume from the last id instead of reloading everything.
+      this.attempt = 0;
+      this.controller?.abort();
       return;
     }
     if (ev.event !== 'session') return;

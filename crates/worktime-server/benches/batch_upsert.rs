@@ -8,6 +8,13 @@
 //! batches already stored (the no-op merge path). Every answer is checked:
 //! 200 and 500 `"ok"` results. Request bodies are serialised before timing.
 //!
+//! Then the flood figure: 16 clients send batches of new sessions as fast
+//! as they can for `BENCH_FLOOD_SECS` (default 10) while one normal client
+//! PUTs its session and asks `GET /api/v1/me` every 100 ms; it reports the
+//! normal client's p50/p99/max latency, what the flood got stored and shed
+//! (503 with `Retry-After` from the bounded writer queue and in-flight
+//! limit), and the server's peak memory (`VmHWM`).
+//!
 //! Run with `./build.sh bench server` (or `cargo bench -p worktime-server`).
 //! `BENCH_SESSIONS` changes how many sessions each round sends (default
 //! 100,000).
@@ -23,6 +30,10 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_worktime-server");
 const BATCH: usize = 500;
 const GOAL: f64 = 20_000.0;
+/// Clients flooding batch writes in the flood round.
+const FLOODERS: usize = 16;
+/// Bodies prepared per flooding client (sent round and round).
+const FLOOD_BODIES: usize = 12;
 
 fn cli(db: &Path, args: &[&str]) -> String {
     let out = Command::new(BIN)
@@ -105,6 +116,117 @@ async fn round(base: &str, tokens: &[String], clients: usize, bodies: Arc<Vec<Ve
     sessions as f64 / started.elapsed().as_secs_f64()
 }
 
+/// What the flood round measured.
+struct Flood {
+    /// Latencies of the normal client's requests, sorted.
+    latencies: Vec<Duration>,
+    /// Normal requests that were not answered 200.
+    normal_failed: usize,
+    /// Flood batches stored (200) and shed (503).
+    stored: usize,
+    shed: usize,
+}
+
+/// 16 clients flood batch writes for `length`; one normal client PUTs its
+/// session and reads `/api/v1/me` every 100 ms meanwhile.
+async fn flood(
+    base: &str,
+    flooders: &[String],
+    normal: &str,
+    bodies: Vec<Arc<Vec<Vec<u8>>>>,
+    length: Duration,
+    now_ms: i64,
+) -> Flood {
+    let until = Instant::now() + length;
+    let url = format!("{base}/api/v1/sessions/batch");
+    let tasks: Vec<_> = flooders
+        .iter()
+        .zip(bodies)
+        .map(|(token, bodies)| {
+            let (url, token) = (url.clone(), token.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let (mut stored, mut shed) = (0, 0);
+                for body in bodies.iter().cycle() {
+                    if Instant::now() >= until {
+                        break;
+                    }
+                    let res = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .header("content-type", "application/json")
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .unwrap();
+                    match res.status().as_u16() {
+                        200 => stored += 1,
+                        503 => {
+                            assert!(res.headers().contains_key("retry-after"));
+                            shed += 1;
+                        }
+                        other => panic!("flood batch answered {other}"),
+                    }
+                    let _ = res.bytes().await;
+                }
+                (stored, shed)
+            })
+        })
+        .collect();
+    let client = reqwest::Client::new();
+    let mut latencies = Vec::new();
+    let mut normal_failed = 0;
+    let put_url = format!("{base}/api/v1/sessions/normal");
+    let me_url = format!("{base}/api/v1/me");
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let mut n: i64 = 0;
+    while Instant::now() < until {
+        tick.tick().await;
+        n += 1;
+        let updated = now_ms - 60_000 + n * 10;
+        let session = serde_json::json!({
+            "local_id": "normal", "repo_owner": "octo-org", "repo_name": "app",
+            "pr_number": 1, "started_at": rfc3339(now_ms - 600_000), "ended_at": null,
+            "active_seconds": 60, "state": "active", "updated_at": rfc3339(updated),
+        });
+        for put in [true, false] {
+            let started = Instant::now();
+            let req = if put {
+                client.put(&put_url).json(&session)
+            } else {
+                client.get(&me_url)
+            };
+            let res = req.bearer_auth(normal).send().await.unwrap();
+            let ok = res.status() == 200;
+            let _ = res.bytes().await;
+            latencies.push(started.elapsed());
+            normal_failed += usize::from(!ok);
+        }
+    }
+    let (mut stored, mut shed) = (0, 0);
+    for t in tasks {
+        let (s, d) = t.await.unwrap();
+        stored += s;
+        shed += d;
+    }
+    latencies.sort();
+    Flood {
+        latencies,
+        normal_failed,
+        stored,
+        shed,
+    }
+}
+
+/// The peak resident memory of a process, from `/proc/<pid>/status`.
+fn peak_memory_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument may follow. Nothing to filter.
     let total: usize = std::env::var("BENCH_SESSIONS")
@@ -115,7 +237,7 @@ fn main() {
     let dir = tempfile::TempDir::new().unwrap();
     let db = dir.path().join("bench.db");
     cli(&db, &["user", "add", "bench"]);
-    let tokens: Vec<String> = (0..8)
+    let tokens: Vec<String> = (0..FLOODERS + 1)
         .map(|i| {
             let out = cli(
                 &db,
@@ -192,6 +314,49 @@ fn main() {
         "goal {GOAL:.0} sessions/s with 1 and 8 clients: {}",
         if met { "met" } else { "NOT met" }
     );
+    let secs: u64 = std::env::var("BENCH_FLOOD_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let flood_bodies: Vec<Arc<Vec<Vec<u8>>>> = (0..FLOODERS)
+        .map(|c| {
+            Arc::new(
+                (0..FLOOD_BODIES)
+                    .map(|b| body(&format!("flood{c}"), b, now_ms))
+                    .collect(),
+            )
+        })
+        .collect();
+    let f = runtime.block_on(flood(
+        &base,
+        &tokens[..FLOODERS],
+        &tokens[FLOODERS],
+        flood_bodies,
+        Duration::from_secs(secs),
+        now_ms,
+    ));
+    let pct = |p: f64| {
+        let i = ((f.latencies.len() as f64 * p).ceil() as usize).clamp(1, f.latencies.len());
+        f.latencies[i - 1].as_secs_f64() * 1000.0
+    };
+    println!(
+        "flood: {FLOODERS} clients sending batches of {BATCH} new sessions for {secs} s: {} batches stored, {} shed with 503",
+        f.stored, f.shed
+    );
+    println!(
+        "  normal client meanwhile: {} requests, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} not 200",
+        f.latencies.len(),
+        pct(0.50),
+        pct(0.99),
+        pct(1.0),
+        f.normal_failed
+    );
+    if let Some(kib) = peak_memory_kib(server.0.id()) {
+        println!(
+            "  server peak memory (VmHWM): {:.1} MiB",
+            kib as f64 / 1024.0
+        );
+    }
     drop(server);
     std::thread::sleep(Duration::from_millis(10));
 }

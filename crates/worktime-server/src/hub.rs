@@ -1,6 +1,7 @@
-//! The in-process event hub: session upserts fan out to every open
-//! `/api/v1/events` stream, and revocations reach the streams of the
-//! revoked tokens so they end at once.
+//! The in-process event hub: stored changes fan out, in commit order (the
+//! store announces them from its writer), to every open `/api/v1/events`
+//! stream, and revocations reach the streams of the revoked tokens so they
+//! end at once.
 
 use crate::store::SessionRecord;
 use std::sync::Arc;
@@ -14,6 +15,8 @@ const CAPACITY: usize = 1024;
 pub struct SessionEvent {
     /// Owner's user name: non-admin streams only see their own.
     pub user: String,
+    /// The change's sequence number (the SSE `id`).
+    pub seq: i64,
     /// The session as `GET /api/v1/sessions` shows it, as JSON.
     pub json: String,
 }
@@ -61,6 +64,7 @@ impl Hub {
             Ok(json) => {
                 let _ = self.sessions.send(Arc::new(SessionEvent {
                     user: record.user.clone(),
+                    seq: record.seq,
                     json,
                 }));
             }

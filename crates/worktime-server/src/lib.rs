@@ -9,9 +9,16 @@
 //! ```text
 //! worktime-server serve [--addr 127.0.0.1:8787] [--db ./worktime.db]
 //!                       [--allow-origin ORIGIN]... [--rate-per-second 10] [--rate-burst 20]
-//!                       [--no-rate-limit] [--log-format text|json]
+//!                       [--no-rate-limit] [--log-format text|json] [--metrics-addr ADDR]
+//!                       [--max-in-flight 256] [--max-connections 1024] [--writer-queue 64]
+//!                       [--stale-after-secs 1200]
+//! worktime-server backup --to FILE [--db PATH]          # online, while the server runs
 //! worktime-server user add NAME [--admin] [--db PATH]
 //! worktime-server user list [--db PATH]
+//! worktime-server user rename NAME NEW_NAME [--db PATH]
+//! worktime-server user admin NAME on|off [--db PATH]
+//! worktime-server user export NAME [--db PATH]          # everything about NAME, as JSON
+//! worktime-server user delete NAME --yes [--db PATH]    # NAME, their sessions and tokens (alias: remove)
 //! worktime-server token create --user NAME --device LABEL [--db PATH]   # token alone on the last stdout line
 //! worktime-server token list --user NAME [--db PATH]
 //! worktime-server token revoke ID [--db PATH]
@@ -25,10 +32,10 @@
 //!
 //! # API v1
 //!
-//! Every `/api/v1` request carries `Authorization: Bearer <token>` (for
-//! `GET /api/v1/events` the token may instead be the `access_token` query
-//! parameter, see below). Bodies are JSON (`Content-Type: application/json`,
-//! at most 1 MiB). Timestamps are RFC 3339 UTC. Errors are
+//! Every `/api/v1` request carries `Authorization: Bearer <token>`; a token
+//! is never accepted in the URL (URLs end up in proxy logs and browser
+//! history). Bodies are JSON (`Content-Type: application/json`, at most
+//! 1 MiB). Timestamps are RFC 3339 UTC. Errors are
 //! `{"error": {"code", "message", "field"?}}`:
 //!
 //! | status | code | when |
@@ -39,11 +46,15 @@
 //! | 403 | `forbidden` | a non-admin asked for another user's data |
 //! | 404 | `not_found` | no such path, device or user |
 //! | 405 | `method_not_allowed` | the path does not take that method |
+//! | 408 | `body_timeout` | the body did not arrive completely within 20 s (the connection is closed) |
 //! | 413 | `payload_too_large` / `batch_too_large` | body over 1 MiB / batch over 500 sessions |
 //! | 415 | `unsupported_media_type` | the body is not declared as JSON |
 //! | 422 | `conflict` | the `local_id` already belongs to another pull request |
-//! | 429 | `rate_limited` | the token's bucket (burst 20, 10/s) is empty; `Retry-After` says when to retry |
+//! | 429 | `rate_limited` | the token's bucket (burst 20, 10/s) is empty, or, for requests without a valid token, the client address's (burst 10, 1/s); `Retry-After` says when to retry |
+//! | 429 | `too_many_streams` | the token already holds 8 event streams; `Retry-After` |
 //! | 500 | `internal` | storage failed (the cause is logged, not returned) |
+//! | 503 | `overloaded` | 256 requests are in flight, the writer's queue is full, or 256 event streams are open; `Retry-After: 1` |
+//! | 503 | `timeout` | the request was not answered within 30 s; `Retry-After: 1` |
 //!
 //! A failed request changes nothing.
 //!
@@ -73,15 +84,18 @@
 //!   everyone, admins included, reads their own: the contract's "the
 //!   caller's user's sessions", so an admin's extension counts only its own.
 //!
-//! The server view of a session (GET, events, PUT answer) is the contract's
-//! body plus `user`, `device` (label of the token that wrote the stored
-//! version), `closed_by_server` and `received_at` (server clock, last
-//! change).
+//! `repo_owner` and `repo_name` are case-insensitive, as on GitHub: they are
+//! stored in canonical lower case, and `repo=` filters match in any case.
+//!
+//! The server view of a session (GET, feed, events, PUT answer) is the
+//! contract's body plus `user`, `device` (label of the token that wrote the
+//! stored version), `closed_by_server`, `received_at` (server clock, last
+//! change) and `seq` (the number of its latest change, see the change feed).
 //!
 //! ## Totals
 //!
-//! `GET /api/v1/totals?group=day|repo|pr&from=&to=&repo=&user=&tz_offset_minutes=`
-//! → `{"group", "from", "to", "tz_offset_minutes", "rows": [{"key",
+//! `GET /api/v1/totals?group=day|repo|pr&from=&to=&repo=&user=&tz=&tz_offset_minutes=`
+//! → `{"group", "from", "to", "tz"?, "tz_offset_minutes", "rows": [{"key",
 //! "seconds", "sessions"}]}`, aggregated in SQL over sessions whose
 //! `started_at` is in `[from, to)`. `seconds` sums `active_seconds`.
 //! `group=day` (default): one row per local day of the range, oldest first,
@@ -89,7 +103,10 @@
 //! 10 by seconds, keys `owner/name` and `owner/name#12`.
 //! `tz_offset_minutes` is local time minus UTC (`-new
 //! Date().getTimezoneOffset()` in a browser; −840..=840, default 0) and sets
-//! both the day boundaries and what a `YYYY-MM-DD` bound means. Defaults: `to`
+//! both the day boundaries and what a `YYYY-MM-DD` bound means. `tz` (an
+//! IANA zone such as `Europe/Berlin`, instead of `tz_offset_minutes`) does
+//! the same with the zone's rules, so days are right across daylight-saving
+//! changes (a 23- or 25-hour day is one row). Defaults: `to`
 //! now, `from` the start of the local day six days before `to` (seven day
 //! rows). `repo` and `user` filter as for sessions.
 //!
@@ -105,23 +122,65 @@
 //! - `DELETE /api/v1/devices` → 204: sign out everywhere; every token of the
 //!   user is revoked, the caller's included, and their event streams end.
 //!
+//! ## Change feed
+//!
+//! Every stored change (an upsert that changed something, a server close)
+//! gets a sequence number, increasing in commit order. `GET
+//! /api/v1/changes?after=<seq>&limit=<n>&user=` → `{"changes": [...],
+//! "next": <seq>}`: the sessions whose latest change is after `after`
+//! (default 0), in sequence order, as stored and each with its `seq`;
+//! `limit` 1..=1000 (default 100); `next` is the last `seq` returned (or
+//! `after` when nothing is new): ask with it next time. Scoped like `GET
+//! /api/v1/sessions` (`user=NAME`, `user=*` for admins). A session changed
+//! twice appears once, at its latest change, so a follower that asks again
+//! from `next` ends with every session as stored. Following it from a shell:
+//!
+//! ```text
+//! after=0
+//! while :; do
+//!   page=$(curl -s -H "Authorization: Bearer $TOKEN" "$SERVER/api/v1/changes?after=$after&limit=500")
+//!   echo "$page" | jq -c '.changes[]'
+//!   after=$(echo "$page" | jq .next)
+//!   sleep 5
+//! done
+//! ```
+//!
 //! ## Live events
 //!
-//! `GET /api/v1/events` is a `text/event-stream`: each stored change
-//! (upserts and server closes) is an event named `session` whose data is the
-//! session JSON exactly as `GET /api/v1/sessions` shows it; non-admins get
-//! their own user's, admins everyone's. A keep-alive comment comes every
-//! 15 s; a stream that falls over 1024 events behind gets a `lagged` event
-//! (data: how many were missed) and should reload. The stream ends when its
-//! token is revoked (at once through the API; within 30 s when revoked by
-//! the CLI from another process) and on shutdown.
+//! `GET /api/v1/events` is a `text/event-stream`: each stored change is an
+//! event named `session` with `id: <seq>` whose data is the session JSON as
+//! the feed shows it, in sequence order; non-admins get their own user's,
+//! admins everyone's. A client that reconnects with `Last-Event-ID: <seq>`
+//! (`curl -N -H "Last-Event-ID: 41" ...`) first gets every change after it,
+//! then the live ones: a dropped connection misses nothing. A stream opened
+//! without `Last-Event-ID` starts with an event named `ready`, `id:` and
+//! data `{"seq"}` the latest change committed before it began, so a client
+//! that has seen no session yet can resume too. A stream that
+//! falls behind the live fan-out catches up from the database the same way.
+//! A keep-alive comment comes every 15 s. The stream ends when its token is
+//! revoked (at once through the API; within 30 s when revoked by the CLI
+//! from another process) and on shutdown. A token may hold 8 streams, the
+//! server 256 in all.
 //!
-//! **Authentication for `EventSource`.** Browsers' `EventSource` cannot set
-//! headers, so this endpoint — and only this one — also accepts the token as
-//! `?access_token=<token>` (`new EventSource("/api/v1/events?access_token="
-//! + encodeURIComponent(token))`). The request log records the path only,
-//! never the query string, and the dashboard page sends no `Referer`
-//! (`Referrer-Policy: no-referrer`). The header form works too.
+//! ## Operations
+//!
+//! - `GET /healthz` → 200 `ok` while the process answers; `GET /readyz` →
+//!   200 `ready` when the database answers a query, else 503. No token.
+//! - `GET /metrics` → Prometheus/OpenMetrics text, with an admin token (403
+//!   for others), or without a token on the `--metrics-addr` listener:
+//!   `worktime_http_requests_total{method,route,status}`,
+//!   `worktime_http_request_duration_seconds{method,route}` (histogram, to
+//!   the response headers), `worktime_writer_queue_depth`,
+//!   `worktime_sse_clients`, `worktime_sessions_stored`.
+//!
+//! ## Limits
+//!
+//! Complete request headers within 10 s (else the connection is closed),
+//! the body within 20 s (408), an answer within 30 s (503); at most 1024
+//! open connections (more wait in the accept queue) and 256 requests in
+//! flight (503 `overloaded` beyond, with `Retry-After`); the database
+//! writer holds 64 waiting jobs and answers 503 beyond, never buffering
+//! without bound. Health checks pass outside the in-flight limit.
 //!
 //! ## Dashboard and CORS
 //!
@@ -136,10 +195,15 @@
 //!
 //! ## Stale sessions
 //!
-//! Every minute, sessions still `active` that the server has not heard about
-//! for 10 minutes (by its own clock) are ended at their last `updated_at` and
-//! marked `closed_by_server: true` (see [`closer`]); a later ended version
-//! from the client still merges and clears the mark.
+//! A session still `active` whose device has sent nothing at all for 20
+//! minutes (`--stale-after-secs`; by the server's clock; no change to the
+//! session and no other request) is ended at its last `updated_at` and
+//! marked `closed_by_server: true` (see [`closer`]). The extension ends a
+//! session without active time itself after 10 minutes, so a living
+//! device's quiet review (a hidden tab) is never closed. Nothing is closed
+//! in the first 20 minutes after a start, so clients can resend after an
+//! outage. The close is provisional: the device's own version at least as
+//! new as the one closed — active or ended — replaces it and clears the mark.
 //!
 //! # Storage
 //!
@@ -153,10 +217,13 @@ pub mod clock;
 pub mod closer;
 pub mod http;
 pub mod hub;
+pub mod listen;
 pub mod logging;
+pub mod metrics;
 pub mod ratelimit;
 pub mod state;
 pub mod store;
+pub mod streams;
 pub mod token;
 
 pub use state::{AppState, ServerConfig};
@@ -166,7 +233,8 @@ use tokio::net::TcpListener;
 
 /// Serves the API on `listener` until `shutdown` resolves, with the
 /// stale-session closer running beside it. On shutdown, open event streams
-/// end and in-flight requests finish before this returns.
+/// end and in-flight requests finish (within the drain time) before this
+/// returns.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -174,15 +242,40 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let closer = tokio::spawn(closer::run(state.clone()));
     let stop = state.shutdown.clone();
-    let result = axum::serve(listener, http::router(state.clone()))
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                () = shutdown => stop.cancel(),
-                () = stop.cancelled() => {}
-            }
-        })
-        .await;
+    tokio::spawn(async move {
+        tokio::select! {
+            () = shutdown => stop.cancel(),
+            () = stop.cancelled() => {}
+        }
+    });
+    let result = listen::run(
+        listener,
+        http::router(state.clone()),
+        conn_limits(&state.config),
+        state.shutdown.clone(),
+    )
+    .await;
     state.shutdown.cancel();
     let _ = closer.await;
     result
 }
+
+/// Serves `GET /metrics` without a token (and the health checks) on a
+/// listener of its own, until the server shuts down.
+pub async fn serve_metrics(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    let limits = conn_limits(&state.config);
+    let stop = state.shutdown.clone();
+    listen::run(listener, http::ops::metrics_listener(state), limits, stop).await
+}
+
+/// The connection limits of `config`.
+fn conn_limits(config: &ServerConfig) -> listen::ConnLimits {
+    listen::ConnLimits {
+        header_timeout: config.header_timeout,
+        max_connections: config.max_connections,
+        drain: DRAIN,
+    }
+}
+
+/// How long shutdown waits for open connections.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);

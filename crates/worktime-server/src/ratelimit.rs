@@ -1,9 +1,14 @@
-//! Per-token rate limiting: a token bucket per device (burst 20, 10 per
-//! second by default), answered with 429 and `Retry-After` when empty.
+//! Rate limiting with `governor`'s keyed token buckets: one per device
+//! token for authenticated requests (burst 20, 10 per second by default),
+//! and one per client address for requests that carry no valid token.
+//! Either answers 429 with `Retry-After` when its bucket is empty.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::time::Duration;
 
 /// Bucket size and refill rate.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -23,62 +28,70 @@ impl Default for RateLimit {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    at: Instant,
+impl RateLimit {
+    /// The limit for requests without a valid token, per client address:
+    /// a few mistakes pass (a pasted token with a typo), a flood does not.
+    pub const UNAUTHENTICATED: RateLimit = RateLimit {
+        per_second: 1.0,
+        burst: 10,
+    };
+
+    fn quota(self) -> Quota {
+        let period = Duration::from_secs_f64(1.0 / self.per_second.max(1e-6));
+        let burst = NonZeroU32::new(self.burst).unwrap_or(NonZeroU32::MIN);
+        Quota::with_period(period.max(Duration::from_nanos(1)))
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(burst)
+    }
 }
 
-/// One bucket per key (a device id); `None` limit means unlimited.
-#[derive(Debug)]
-pub struct RateLimiter {
-    limit: Option<RateLimit>,
-    buckets: Mutex<HashMap<i64, Bucket>>,
+/// A token bucket per key; a `None` limit never refuses.
+pub struct Keyed<K: Hash + Eq + Clone> {
+    limiter: Option<DefaultKeyedRateLimiter<K>>,
 }
 
-/// Buckets kept before full, idle ones are forgotten.
-const PRUNE_ABOVE: usize = 10_000;
+impl<K: Hash + Eq + Clone> std::fmt::Debug for Keyed<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keyed")
+            .field("limited", &self.limiter.is_some())
+            .finish()
+    }
+}
 
-impl RateLimiter {
+impl<K: Hash + Eq + Clone> Keyed<K> {
     /// A limiter with `limit`, or none at all.
     pub fn new(limit: Option<RateLimit>) -> Self {
-        RateLimiter {
-            limit,
-            buckets: Mutex::new(HashMap::new()),
+        Keyed {
+            limiter: limit.map(|l| governor::RateLimiter::keyed(l.quota())),
         }
     }
 
-    /// Takes one request from `key`'s bucket, or says how long until one is
-    /// available.
-    pub fn check(&self, key: i64, now: Instant) -> Result<(), Duration> {
-        let Some(limit) = self.limit else {
+    /// Takes one request from `key`'s bucket, or says how long until one
+    /// is available.
+    pub fn check(&self, key: &K) -> Result<(), Duration> {
+        let Some(limiter) = &self.limiter else {
             return Ok(());
         };
-        let burst = f64::from(limit.burst.max(1));
-        let Ok(mut buckets) = self.buckets.lock() else {
-            return Ok(());
-        };
-        if buckets.len() > PRUNE_ABOVE {
-            buckets.retain(|_, b| {
-                b.tokens + now.duration_since(b.at).as_secs_f64() * limit.per_second < burst
-            });
-        }
-        let bucket = buckets.entry(key).or_insert(Bucket {
-            tokens: burst,
-            at: now,
-        });
-        let refill = now.duration_since(bucket.at).as_secs_f64() * limit.per_second;
-        bucket.tokens = (bucket.tokens + refill).min(burst);
-        bucket.at = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            let wait = (1.0 - bucket.tokens) / limit.per_second.max(f64::MIN_POSITIVE);
-            Err(Duration::from_secs_f64(wait.min(3600.0)))
+        limiter
+            .check_key(key)
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+
+    /// Forgets buckets that are full again (call now and then, so the map
+    /// does not grow with every key ever seen).
+    pub fn forget_idle(&self) {
+        if let Some(limiter) = &self.limiter {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
         }
     }
 }
+
+/// Per-device limiter of authenticated requests.
+pub type RateLimiter = Keyed<i64>;
+
+/// Per-address limiter of requests without a valid token.
+pub type AddressLimiter = Keyed<IpAddr>;
 
 #[cfg(test)]
 mod tests {
@@ -87,14 +100,11 @@ mod tests {
     #[test]
     fn a_burst_passes_then_requests_wait_for_refill() {
         let limiter = RateLimiter::new(Some(RateLimit::default()));
-        let t0 = Instant::now();
         for _ in 0..20 {
-            assert_eq!(limiter.check(1, t0), Ok(()));
+            assert_eq!(limiter.check(&1), Ok(()));
         }
-        let wait = limiter.check(1, t0).unwrap_err();
+        let wait = limiter.check(&1).unwrap_err();
         assert!(wait > Duration::ZERO && wait <= Duration::from_millis(100));
-        assert_eq!(limiter.check(1, t0 + Duration::from_millis(100)), Ok(()));
-        assert!(limiter.check(1, t0 + Duration::from_millis(100)).is_err());
     }
 
     #[test]
@@ -103,16 +113,14 @@ mod tests {
             per_second: 1.0,
             burst: 1,
         }));
-        let t0 = Instant::now();
-        assert_eq!(limiter.check(1, t0), Ok(()));
-        assert!(limiter.check(1, t0).is_err());
-        assert_eq!(limiter.check(2, t0), Ok(()));
+        assert_eq!(limiter.check(&1), Ok(()));
+        assert!(limiter.check(&1).is_err());
+        assert_eq!(limiter.check(&2), Ok(()));
     }
 
     #[test]
     fn no_limit_never_refuses() {
         let limiter = RateLimiter::new(None);
-        let t0 = Instant::now();
-        assert!((0..1000).all(|_| limiter.check(1, t0).is_ok()));
+        assert!((0..1000).all(|_| limiter.check(&1).is_ok()));
     }
 }

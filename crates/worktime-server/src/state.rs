@@ -1,10 +1,12 @@
 //! The one state every handler shares: storage, clock, event hub, rate
-//! limiter, configuration and the shutdown signal.
+//! limiters, stream slots, metrics, configuration and the shutdown signal.
 
 use crate::clock::Clock;
 use crate::hub::Hub;
-use crate::ratelimit::{RateLimit, RateLimiter};
+use crate::metrics::Metrics;
+use crate::ratelimit::{AddressLimiter, RateLimit, RateLimiter};
 use crate::store::Store;
+use crate::streams::StreamSlots;
 use std::collections::HashMap;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
@@ -19,7 +21,10 @@ pub struct ServerConfig {
     pub allow_origins: Vec<String>,
     /// Per-token limit; `None` disables it (benchmarks).
     pub rate_limit: Option<RateLimit>,
-    /// An active session silent this long is closed by the server.
+    /// Per-address limit of requests without a valid token; `None` disables it.
+    pub unauthenticated_rate_limit: Option<RateLimit>,
+    /// An active session is closed by the server once its device has sent
+    /// nothing for this long (and the server has run at least this long).
     pub stale_after: Duration,
     /// How often the stale-session closer runs.
     pub closer_every: Duration,
@@ -28,6 +33,20 @@ pub struct ServerConfig {
     /// How often an open SSE stream re-checks that its token still works
     /// (revocations by the CLI, from another process, are seen this way).
     pub token_recheck: Duration,
+    /// Complete request headers must arrive within this time.
+    pub header_timeout: Duration,
+    /// A request body must arrive completely within this time (else 408).
+    pub body_timeout: Duration,
+    /// A request must be answered within this time (else 503).
+    pub request_timeout: Duration,
+    /// Open connections at most.
+    pub max_connections: usize,
+    /// Requests handled at once; more are shed with 503 and `Retry-After`.
+    pub max_in_flight: usize,
+    /// Event streams one device token may hold open.
+    pub streams_per_token: usize,
+    /// Event streams the server holds open in total.
+    pub streams_total: usize,
 }
 
 impl Default for ServerConfig {
@@ -35,10 +54,20 @@ impl Default for ServerConfig {
         ServerConfig {
             allow_origins: Vec::new(),
             rate_limit: Some(RateLimit::default()),
-            stale_after: Duration::from_secs(10 * 60),
+            unauthenticated_rate_limit: Some(RateLimit::UNAUTHENTICATED),
+            // Twice the extension's own 10-minute end of sessions without
+            // active time: a living device has updated an open session by then.
+            stale_after: Duration::from_secs(20 * 60),
             closer_every: Duration::from_secs(60),
             keep_alive: Duration::from_secs(15),
             token_recheck: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(20),
+            request_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            max_in_flight: 256,
+            streams_per_token: 8,
+            streams_total: 256,
         }
     }
 }
@@ -57,6 +86,15 @@ pub struct Inner {
     pub hub: Hub,
     /// Per-token request limiter.
     pub limiter: RateLimiter,
+    /// Per-address limiter of requests without a valid token.
+    pub unauthenticated: AddressLimiter,
+    /// Open event streams.
+    pub streams: StreamSlots,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
+    /// When this server started, by its clock (the closer waits
+    /// `stale_after` from here before its first sweep).
+    pub started_at: UnixMillis,
     /// Tunables.
     pub config: ServerConfig,
     /// Cancelled when the server shuts down; long-lived streams end on it.
@@ -77,11 +115,21 @@ const TOUCH_EVERY_MS: i64 = 60_000;
 impl AppState {
     /// Assembles the state from its parts.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: ServerConfig) -> Self {
+        let started_at = clock.now();
+        let hub = Hub::default();
+        let announce = hub.clone();
+        if !store.on_change(Arc::new(move |record| announce.publish(record))) {
+            tracing::warn!("the store already announces its changes elsewhere");
+        }
         AppState(Arc::new(Inner {
             store,
             clock,
-            hub: Hub::default(),
+            hub,
             limiter: RateLimiter::new(config.rate_limit),
+            unauthenticated: AddressLimiter::new(config.unauthenticated_rate_limit),
+            streams: StreamSlots::new(config.streams_per_token, config.streams_total),
+            metrics: Metrics::default(),
+            started_at,
             config,
             shutdown: CancellationToken::new(),
             last_seen: Mutex::new(HashMap::new()),
@@ -89,7 +137,8 @@ impl AppState {
     }
 
     /// Records that `device_id` was used now, without waiting and at most
-    /// once a minute per device (a write per request would cost throughput).
+    /// once a minute per device (a write per request would cost throughput);
+    /// the stale-session closer tells living devices from dead ones by it.
     pub fn touch_device(&self, device_id: i64) {
         let now = self.clock.now();
         let due = match self.last_seen.lock() {
@@ -105,10 +154,15 @@ impl AppState {
             Err(_) => false,
         };
         if due {
-            let store = Arc::clone(&self.store);
+            let state = self.clone();
             tokio::spawn(async move {
-                if let Err(e) = store.touch_device(device_id, now).await {
+                if let Err(e) = state.store.touch_device(device_id, now).await {
                     tracing::warn!(error = %e, device_id, "could not record last use of a device");
+                    // Try again on the device's next request: the closer
+                    // reads this to tell a living device from a dead one.
+                    if let Ok(mut seen) = state.last_seen.lock() {
+                        seen.remove(&device_id);
+                    }
                 }
             });
         }

@@ -33,14 +33,14 @@ export async function cli(db, ...args) {
  * Starts `worktime-server serve` on a free port. Resolves once it logged the
  * address it bound. `logs` collects everything it printed.
  */
-export async function startServer({ startupTimeoutMs = 20_000, reuse } = {}) {
+export async function startServer({ startupTimeoutMs = 20_000, reuse, args = [] } = {}) {
   if (!existsSync(SERVER_BIN)) {
     throw new Error(`${SERVER_BIN} is missing: run \`cargo build -p worktime-server\` first`);
   }
   // `reuse`: a stopped server whose database this one opens (a restart).
   const dir = reuse ? reuse.dir : await mkdtemp(join(tmpdir(), 'worktime-dashboard-'));
   const db = join(dir, 'worktime.db');
-  const child = spawn(SERVER_BIN, ['serve', '--addr', '127.0.0.1:0', '--db', db], {
+  const child = spawn(SERVER_BIN, ['serve', '--addr', '127.0.0.1:0', '--db', db, ...args], {
     env: ENV,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -163,20 +163,3 @@ export function session({ owner = 'octo', repo = 'hello', pr = 1, startedAgoS = 
   };
 }
 
-/**
- * Makes a session look silent for `minutes` to the server's stale-session
- * closer, by moving its server-side `received_at` back (the server's clock
- * cannot be wound here; the closer's rule is what is under test). Only on a
- * stopped server's file: SQLite through Python's standard library.
- */
-export async function ageReceivedAt(db, localId, minutes) {
-  const script = [
-    'import sqlite3, sys',
-    'c = sqlite3.connect(sys.argv[1])',
-    'n = c.execute("UPDATE sessions SET received_at = received_at - ? WHERE local_id = ?", (int(sys.argv[3]) * 60000, sys.argv[2])).rowcount',
-    'c.commit()',
-    'print(n)',
-  ].join('\n');
-  const { stdout } = await run('python3', ['-c', script, db, localId, String(minutes)], { timeout: 10_000 });
-  if (stdout.trim() !== '1') throw new Error(`expected to age one session, aged ${stdout.trim()}`);
-}

@@ -51,16 +51,41 @@ pub enum ApiError {
     /// Well-formed, but conflicts with what is stored.
     #[error("{0}")]
     Conflict(String),
-    /// The token's bucket is empty.
+    /// The token's bucket, or the client address's for requests without a
+    /// valid token, is empty.
     #[error("too many requests; retry in {} s", retry_after_secs(*.0))]
     RateLimited(Duration),
+    /// The caller holds as many event streams as it may.
+    #[error("{0}")]
+    TooManyStreams(String),
+    /// The server is at capacity (requests in flight, writer queue, event
+    /// streams); retry after `Retry-After`.
+    #[error("{0}")]
+    Overloaded(String),
+    /// The request took longer than the server allows.
+    #[error("the request took too long; retry later")]
+    Timeout,
+    /// The request body did not arrive in time.
+    #[error("the request body did not arrive in time")]
+    BodyTimeout,
     /// The path exists, the method does not.
     #[error("method not allowed on this path")]
     MethodNotAllowed,
-    /// A storage failure; details are logged, not returned.
-    #[error("internal error")]
+    /// A storage failure; details are logged, not returned (a full writer
+    /// queue is 503 `overloaded`).
+    #[error("{}", internal_message(.0))]
     Internal(#[from] StoreError),
 }
+
+fn internal_message(e: &StoreError) -> &'static str {
+    match e {
+        StoreError::Busy => "the server is busy writing; retry shortly",
+        _ => "internal error",
+    }
+}
+
+/// What `Retry-After` says when the server is at capacity.
+const BUSY_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 fn retry_after_secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
@@ -88,6 +113,12 @@ impl ApiError {
             ApiError::TooLarge { code, .. } => (StatusCode::PAYLOAD_TOO_LARGE, code),
             ApiError::Conflict(_) => (StatusCode::UNPROCESSABLE_ENTITY, "conflict"),
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::TooManyStreams(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_streams"),
+            ApiError::Overloaded(_) | ApiError::Internal(StoreError::Busy) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "overloaded")
+            }
+            ApiError::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            ApiError::BodyTimeout => (StatusCode::REQUEST_TIMEOUT, "body_timeout"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -112,8 +143,12 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, _) = self.status_and_code();
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!(error = %cause, "request failed");
+        match &self {
+            ApiError::Internal(StoreError::Busy) => {
+                tracing::warn!("writer queue full; request shed");
+            }
+            ApiError::Internal(cause) => tracing::error!(error = %cause, "request failed"),
+            _ => {}
         }
         let mut response =
             (status, axum::Json(ErrorEnvelope { error: self.body() })).into_response();
@@ -123,6 +158,15 @@ impl IntoResponse for ApiError {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from(retry_after_secs(*wait).max(1)),
+                );
+            }
+            ApiError::TooManyStreams(_)
+            | ApiError::Overloaded(_)
+            | ApiError::Timeout
+            | ApiError::Internal(StoreError::Busy) => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after_secs(BUSY_RETRY_AFTER)),
                 );
             }
             ApiError::Unauthorized(_) => {
@@ -140,6 +184,19 @@ impl IntoResponse for ApiError {
 /// Answer for paths that do not exist.
 pub async fn not_found() -> ApiError {
     ApiError::NotFound("no such path".into())
+}
+
+/// Answer for requests the layers refused: load shedding (503 with
+/// `Retry-After`), the request timeout (503) or anything else (500).
+pub async fn refused(err: tower::BoxError) -> ApiError {
+    if err.is::<tower::load_shed::error::Overloaded>() {
+        ApiError::Overloaded("the server is at capacity; retry shortly".into())
+    } else if err.is::<tower::timeout::error::Elapsed>() {
+        ApiError::Timeout
+    } else {
+        tracing::error!(error = %err, "a request layer failed");
+        ApiError::Internal(StoreError::ReadInterrupted)
+    }
 }
 
 /// Answer for methods a path does not take.

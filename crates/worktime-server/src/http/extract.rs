@@ -1,17 +1,19 @@
 //! Request extractors that answer in the API's error format: the
-//! authenticated caller (with rate limiting), JSON bodies and query strings.
+//! authenticated caller (with rate limits per token and, for requests
+//! without a valid token, per client address), JSON bodies and query
+//! strings.
 
 use super::error::ApiError;
 use crate::state::AppState;
 use crate::store::Principal;
 use crate::token;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use std::net::{IpAddr, SocketAddr};
 use std::ops::Deref;
-use std::time::Instant;
 
 /// The authenticated caller of an API request.
 ///
@@ -62,7 +64,7 @@ pub(crate) async fn authenticate(state: &AppState, token: &str) -> Result<Caller
         .ok_or(ApiError::Unauthorized("the token is unknown or revoked"))?;
     state
         .limiter
-        .check(principal.device_id, Instant::now())
+        .check(&principal.device_id)
         .map_err(ApiError::RateLimited)?;
     state.touch_device(principal.device_id);
     Ok(Caller {
@@ -71,44 +73,45 @@ pub(crate) async fn authenticate(state: &AppState, token: &str) -> Result<Caller
     })
 }
 
+/// The client's address, as the accept loop recorded it.
+fn peer(parts: &Parts) -> Option<IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
+    /// The token only ever comes in the `Authorization` header, never in
+    /// the URL (URLs end up in proxy logs and browser history). A request
+    /// without a valid token takes one from its address's bucket: a flood
+    /// of bad tokens meets 429 instead of 401.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts)?.ok_or(ApiError::Unauthorized("missing bearer token"))?;
-        authenticate(state, token).await
-    }
-}
-
-/// The caller of `GET /api/v1/events`: like [`Caller`], but a browser's
-/// `EventSource` cannot send headers, so the token may also come as the
-/// `access_token` query parameter (this endpoint only).
-#[derive(Debug, Clone)]
-pub struct EventsCaller(pub Caller);
-
-impl FromRequestParts<AppState> for EventsCaller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if let Some(token) = bearer(parts)? {
-            return authenticate(state, token).await.map(EventsCaller);
+        let result = match bearer(parts) {
+            Ok(Some(token)) => authenticate(state, token).await,
+            Ok(None) => Err(ApiError::Unauthorized("missing bearer token")),
+            Err(e) => Err(e),
+        };
+        match result {
+            Err(ApiError::Unauthorized(why)) => {
+                if let Some(ip) = peer(parts) {
+                    state
+                        .unauthenticated
+                        .check(&ip)
+                        .map_err(ApiError::RateLimited)?;
+                }
+                Err(ApiError::Unauthorized(why))
+            }
+            other => other,
         }
-        #[derive(serde::Deserialize)]
-        struct TokenParam {
-            access_token: Option<String>,
-        }
-        let Query(param) = Query::<TokenParam>::try_from_uri(&parts.uri)
-            .map_err(|_| ApiError::Unauthorized("malformed query string"))?;
-        let token = param
-            .access_token
-            .filter(|t| !t.is_empty())
-            .ok_or(ApiError::Unauthorized("missing bearer token"))?;
-        authenticate(state, &token).await.map(EventsCaller)
     }
 }
 
 /// A JSON body parsed with field paths in its errors: 415 unless declared
-/// JSON, 413 over the body limit, 400 with the offending field otherwise.
+/// JSON, 413 over the body limit, 408 when it does not arrive completely
+/// within the body timeout, 400 with the offending field otherwise.
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
@@ -156,7 +159,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         if !is_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+        // One deadline for the whole body, by hand: tower-http's body
+        // timeout restarts on every frame, so a trickled body would pass it.
+        let read = tokio::time::timeout(state.config.body_timeout, Bytes::from_request(req, state));
+        let bytes = read.await.map_err(|_| ApiError::BodyTimeout)?;
+        let bytes = bytes.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::TooLarge {
                     code: "payload_too_large",

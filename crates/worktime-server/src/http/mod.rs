@@ -1,21 +1,29 @@
 //! The HTTP API: one router per resource, merged here, with the layers every
-//! request passes (CORS for the extension, body limit, request logging that
-//! never records a query string or a header).
+//! request passes (CORS for the extension, body limit, a request timeout, a
+//! limit on requests in flight that sheds the rest with 503 and
+//! `Retry-After`, metrics, request logging that never records a query
+//! string or a header). Health checks pass outside the limits.
 
 pub mod assets;
+pub mod changes;
 pub mod devices;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod ops;
 mod params;
 pub mod sessions;
 pub mod totals;
+pub mod zone;
 
 use crate::state::AppState;
 use axum::Router;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, Request, header};
 use std::time::Duration;
+use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -28,15 +36,34 @@ const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(2 * 60 * 60);
 
 /// The whole application, ready for [`crate::serve`] or a test client.
 pub fn router(state: AppState) -> Router {
+    let (max_in_flight, request_timeout) =
+        (state.config.max_in_flight, state.config.request_timeout);
     Router::new()
         .merge(sessions::routes())
+        .merge(changes::routes())
         .merge(devices::routes())
         .merge(events::routes())
         .merge(totals::routes())
+        .merge(ops::metrics_routes())
         .merge(assets::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // One limit for the whole server (a `GlobalConcurrencyLimitLayer`:
+        // `Router::layer` wraps each route on its own). An event stream
+        // holds its place only until its headers are sent.
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(error::refused))
+                .load_shed()
+                .layer(GlobalConcurrencyLimitLayer::new(max_in_flight))
+                .timeout(request_timeout),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ops::track,
+        ))
+        .merge(ops::health_routes())
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -52,8 +79,7 @@ pub fn router(state: AppState) -> Router {
         .layer(cors(&state.config.allow_origins))
         .layer(
             // The span holds the method and the path only: never the query
-            // (the events endpoint may carry `access_token` there) and never
-            // a header (Authorization).
+            // and never a header (Authorization).
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {
                     tracing::info_span!("http", method = %req.method(), path = %req.uri().path())

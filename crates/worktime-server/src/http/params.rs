@@ -3,6 +3,7 @@
 
 use super::error::ApiError;
 use super::extract::Caller;
+use super::zone::Zone;
 use crate::state::AppState;
 use crate::store::RepoFilter;
 use worktime_protocol::time::rfc3339;
@@ -40,35 +41,41 @@ pub fn day_key(days: i64) -> String {
     }
 }
 
-/// A range bound: an RFC 3339 instant, or a `YYYY-MM-DD` local date. A
-/// date means the start of that day; as an `end` bound, the end of it
+/// A range bound: an RFC 3339 instant, or a `YYYY-MM-DD` date in `zone`.
+/// A date means the start of that day; as an `end` bound, the end of it
 /// (so `from=2026-11-01&to=2026-11-30` covers all of November).
-pub fn bound(
-    field: &str,
-    text: &str,
-    tz_offset_minutes: i32,
-    end: bool,
-) -> Result<UnixMillis, ApiError> {
+pub fn bound(field: &str, text: &str, zone: &Zone, end: bool) -> Result<UnixMillis, ApiError> {
     if let Some(days) = date_days(text) {
-        let day = days + i64::from(end);
-        return Ok(UnixMillis(
-            day * DAY_MS - i64::from(tz_offset_minutes) * 60_000,
-        ));
+        return Ok(zone.day_start(days + i64::from(end)));
     }
     rfc3339::parse(text).ok_or_else(|| {
         ApiError::invalid(field, "expected an RFC 3339 timestamp or a YYYY-MM-DD date")
     })
 }
 
-/// `owner/name`, by GitHub's naming rules.
+/// `owner/name`, by GitHub's naming rules, folded to the canonical lower
+/// case sessions are stored in (GitHub's names are case-insensitive).
 pub fn repo(text: &str) -> Result<RepoFilter, ApiError> {
     let invalid = || ApiError::invalid("repo", "expected owner/name of a GitHub repository");
     let (owner, name) = text.split_once('/').ok_or_else(invalid)?;
     PrRef::new(owner, name, 1).map_err(|_| invalid())?;
     Ok(RepoFilter {
-        owner: owner.to_owned(),
-        name: name.to_owned(),
+        owner: owner.to_ascii_lowercase(),
+        name: name.to_ascii_lowercase(),
     })
+}
+
+/// A `limit=` page size: `default` when absent, else 1..=`max` (400 naming
+/// `limit` otherwise).
+pub fn limit(text: Option<&str>, default: u32, max: u32) -> Result<u32, ApiError> {
+    match text {
+        None => Ok(default),
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| ApiError::invalid("limit", format!("must be 1 to {max}"))),
+    }
 }
 
 /// `user=` value with which an admin reads every user's sessions.
@@ -104,9 +111,9 @@ mod tests {
 
     #[test]
     fn dates_are_local_midnights_and_end_bounds_cover_the_day() {
-        let start = bound("from", "2026-11-21", 0, false).unwrap();
+        let start = bound("from", "2026-11-21", &Zone::Offset(0), false).unwrap();
         assert_eq!(rfc3339::format(start).unwrap(), "2026-11-21T00:00:00.000Z");
-        let end = bound("to", "2026-11-21", 60, true).unwrap();
+        let end = bound("to", "2026-11-21", &Zone::Offset(60), true).unwrap();
         assert_eq!(rfc3339::format(end).unwrap(), "2026-11-21T23:00:00.000Z");
         assert_eq!(day_key(start.0 / DAY_MS), "2026-11-21");
     }
@@ -115,11 +122,16 @@ mod tests {
     fn bad_bounds_and_repos_name_their_parameter() {
         let field = |e: ApiError| e.body().field;
         assert_eq!(
-            field(bound("from", "yesterday", 0, false).unwrap_err()),
+            field(bound("from", "yesterday", &Zone::Offset(0), false).unwrap_err()),
             Some("from".into())
         );
         assert_eq!(field(repo("no-slash").unwrap_err()), Some("repo".into()));
         assert_eq!(field(repo("a/..").unwrap_err()), Some("repo".into()));
         assert_eq!(repo("octo/hello").unwrap().name, "hello");
+        let folded = repo("Octo-Org/Widget").unwrap();
+        assert_eq!(
+            (folded.owner.as_str(), folded.name.as_str()),
+            ("octo-org", "widget")
+        );
     }
 }

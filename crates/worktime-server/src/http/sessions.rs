@@ -5,6 +5,7 @@
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery, Caller, parse_json};
 use super::params;
+use super::zone::Zone;
 use crate::state::AppState;
 use crate::store::{Cursor, SessionFilter, SessionQuery, SessionRecord, UpsertOutcome};
 use axum::extract::{Path, State};
@@ -29,9 +30,13 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/sessions/{local_id}", put(upsert_one))
 }
 
-/// Checks a parsed session against the contract at the server's `now`.
-fn validated(session: Session, now: UnixMillis) -> Result<Session, ApiError> {
+/// Checks a parsed session against the contract at the server's `now`, and
+/// folds owner and repository to the canonical lower case they are stored
+/// in (GitHub's names are case-insensitive).
+fn validated(mut session: Session, now: UnixMillis) -> Result<Session, ApiError> {
     validate_session(&session, now).map_err(|e| ApiError::invalid(e.field, e.message))?;
+    session.repo_owner.make_ascii_lowercase();
+    session.repo_name.make_ascii_lowercase();
     Ok(session)
 }
 
@@ -57,12 +62,7 @@ async fn upsert_one(
         .await?
         .pop();
     match outcome {
-        Some(UpsertOutcome::Stored { record, changed }) => {
-            if changed {
-                state.hub.publish(&record);
-            }
-            Ok(Json(record))
-        }
+        Some(UpsertOutcome::Stored { record, .. }) => Ok(Json(record)),
         Some(UpsertOutcome::Refused(why)) => Err(ApiError::Conflict(why.to_string())),
         None => Err(ApiError::Internal(crate::store::StoreError::WriterGone)),
     }
@@ -133,16 +133,11 @@ async fn batch(
     };
     for ((slot, local_id), outcome) in slots.into_iter().zip(ids).zip(outcomes) {
         results[slot] = Some(match outcome {
-            UpsertOutcome::Stored { record, changed } => {
-                if changed {
-                    state.hub.publish(&record);
-                }
-                ItemResult {
-                    local_id,
-                    status: ItemStatus::Ok,
-                    error: None,
-                }
-            }
+            UpsertOutcome::Stored { .. } => ItemResult {
+                local_id,
+                status: ItemStatus::Ok,
+                error: None,
+            },
             UpsertOutcome::Refused(why) => rejected(local_id, &ApiError::Conflict(why.to_string())),
         });
     }
@@ -179,14 +174,7 @@ async fn list(
     caller: Caller,
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> Result<Json<Page>, ApiError> {
-    let limit = match q.limit.as_deref() {
-        None => DEFAULT_LIMIT,
-        Some(text) => text
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| ApiError::invalid("limit", format!("must be 1 to {MAX_LIMIT}")))?,
-    };
+    let limit = params::limit(q.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
     let session_state = match q.state.as_deref() {
         None => None,
         Some("active") => Some(SessionState::Active),
@@ -217,12 +205,12 @@ async fn list(
         from: q
             .from
             .as_deref()
-            .map(|t| params::bound("from", t, 0, false))
+            .map(|t| params::bound("from", t, &Zone::Offset(0), false))
             .transpose()?,
         to: q
             .to
             .as_deref()
-            .map(|t| params::bound("to", t, 0, true))
+            .map(|t| params::bound("to", t, &Zone::Offset(0), true))
             .transpose()?,
         repo: q.repo.as_deref().map(params::repo).transpose()?,
     };

@@ -3,9 +3,10 @@
 
 use super::error::ApiError;
 use super::extract::{ApiQuery, Caller};
-use super::params::{self, DAY_MS};
+use super::params;
+use super::zone::Zone;
 use crate::state::AppState;
-use crate::store::{SessionFilter, TotalKey, TotalsGroup, TotalsQuery};
+use crate::store::{QUARTER_HOUR_MS, SessionFilter, TotalKey, TotalsGroup, TotalsQuery};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -32,6 +33,7 @@ struct TotalsParams {
     group: Option<String>,
     repo: Option<String>,
     user: Option<String>,
+    tz: Option<String>,
     tz_offset_minutes: Option<String>,
 }
 
@@ -50,8 +52,33 @@ struct Totals {
     from: UnixMillis,
     #[serde(with = "rfc3339")]
     to: UnixMillis,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tz: Option<String>,
     tz_offset_minutes: i32,
     rows: Vec<Row>,
+}
+
+/// The zone of `tz=` or `tz_offset_minutes=` (not both); UTC by default.
+fn zone(q: &TotalsParams) -> Result<Zone, ApiError> {
+    match (q.tz.as_deref(), q.tz_offset_minutes.as_deref()) {
+        (Some(_), Some(_)) => Err(ApiError::invalid(
+            "tz",
+            "give tz or tz_offset_minutes, not both",
+        )),
+        (Some(name), None) => Zone::named(name),
+        (None, Some(text)) => text
+            .parse::<i32>()
+            .ok()
+            .filter(|m| m.abs() <= MAX_OFFSET_MINUTES)
+            .map(Zone::Offset)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "tz_offset_minutes",
+                    "must be whole minutes from -840 to 840",
+                )
+            }),
+        (None, None) => Ok(Zone::Offset(0)),
+    }
 }
 
 async fn totals(
@@ -60,42 +87,26 @@ async fn totals(
     ApiQuery(q): ApiQuery<TotalsParams>,
 ) -> Result<Json<Totals>, ApiError> {
     let (group, group_name) = match q.group.as_deref().unwrap_or("day") {
-        "day" => (TotalsGroup::Day, "day"),
+        "day" => (TotalsGroup::QuarterHour, "day"),
         "repo" => (TotalsGroup::Repo, "repo"),
         "pr" => (TotalsGroup::Pr, "pr"),
         _ => return Err(ApiError::invalid("group", "must be day, repo or pr")),
     };
-    let offset = match q.tz_offset_minutes.as_deref() {
-        None => 0,
-        Some(text) => text
-            .parse::<i32>()
-            .ok()
-            .filter(|m| m.abs() <= MAX_OFFSET_MINUTES)
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "tz_offset_minutes",
-                    "must be whole minutes from -840 to 840",
-                )
-            })?,
-    };
-    let offset_ms = i64::from(offset) * 60_000;
+    let zone = zone(&q)?;
     let to = match q.to.as_deref() {
-        Some(text) => params::bound("to", text, offset, true)?,
+        Some(text) => params::bound("to", text, &zone, true)?,
         None => state.clock.now(),
     };
     let from = match q.from.as_deref() {
-        Some(text) => params::bound("from", text, offset, false)?,
-        None => {
-            let last_day = (to.0 - 1 + offset_ms).div_euclid(DAY_MS);
-            UnixMillis((last_day - (DEFAULT_DAYS - 1)) * DAY_MS - offset_ms)
-        }
+        Some(text) => params::bound("from", text, &zone, false)?,
+        None => zone.day_start(zone.day_of(UnixMillis(to.0 - 1)) - (DEFAULT_DAYS - 1)),
     };
     if from >= to {
         return Err(ApiError::invalid("to", "must be after from"));
     }
-    let first_day = (from.0 + offset_ms).div_euclid(DAY_MS);
-    let last_day = (to.0 - 1 + offset_ms).div_euclid(DAY_MS);
-    if group == TotalsGroup::Day && last_day - first_day >= MAX_DAYS {
+    let first_day = zone.day_of(from);
+    let last_day = zone.day_of(UnixMillis(to.0 - 1));
+    if group == TotalsGroup::QuarterHour && last_day - first_day >= MAX_DAYS {
         return Err(ApiError::invalid(
             "from",
             format!("day totals cover at most {MAX_DAYS} days"),
@@ -108,20 +119,17 @@ async fn totals(
         repo: q.repo.as_deref().map(params::repo).transpose()?,
         ..SessionFilter::default()
     };
-    let found = state
-        .store
-        .totals(&TotalsQuery {
-            filter,
-            group,
-            tz_offset_minutes: offset,
-        })
-        .await?;
-    let rows = if group == TotalsGroup::Day {
-        // One row per day of the range, oldest first, zero where nothing was.
-        let mut by_day = std::collections::HashMap::new();
+    let found = state.store.totals(&TotalsQuery { filter, group }).await?;
+    let rows = if group == TotalsGroup::QuarterHour {
+        // Quarter hours summed into local days; one row per day of the
+        // range, oldest first, zero where nothing was.
+        let mut by_day = std::collections::HashMap::<i64, (i64, i64)>::new();
         for row in found {
-            if let TotalKey::Day(day) = row.key {
-                by_day.insert(day, (row.seconds, row.sessions));
+            if let TotalKey::QuarterHour(quarter) = row.key {
+                let day = zone.day_of(UnixMillis(quarter * QUARTER_HOUR_MS));
+                let sum = by_day.entry(day).or_default();
+                sum.0 += row.seconds;
+                sum.1 += row.sessions;
             }
         }
         (first_day..=last_day)
@@ -139,7 +147,9 @@ async fn totals(
             .into_iter()
             .map(|row| Row {
                 key: match row.key {
-                    TotalKey::Day(day) => params::day_key(day),
+                    TotalKey::QuarterHour(q) => {
+                        params::day_key(zone.day_of(UnixMillis(q * QUARTER_HOUR_MS)))
+                    }
                     TotalKey::Repo { owner, name } => format!("{owner}/{name}"),
                     TotalKey::Pr {
                         owner,
@@ -156,7 +166,8 @@ async fn totals(
         group: group_name,
         from,
         to,
-        tz_offset_minutes: offset,
+        tz: zone.name().map(str::to_owned),
+        tz_offset_minutes: zone.fixed_minutes(),
         rows,
     }))
 }

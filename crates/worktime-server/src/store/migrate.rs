@@ -5,7 +5,13 @@ use super::StoreError;
 use rusqlite::Connection;
 
 /// Every migration, oldest first. Append only; never edit a released one.
-const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("../../migrations/0001_init.sql")),
+    (
+        2,
+        include_str!("../../migrations/0002_change_feed_and_case.sql"),
+    ),
+];
 
 /// Brings the database up to the newest schema this binary knows.
 pub(crate) fn run(conn: &mut Connection, now_ms: i64) -> Result<(), StoreError> {
@@ -59,6 +65,38 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
             .unwrap();
         assert_eq!(versions, MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn migration_2_numbers_existing_changes_and_folds_owner_and_repo() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0].1).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL);
+             INSERT INTO schema_migrations VALUES (1, 0);
+             INSERT INTO users (id, name, admin, created_at) VALUES (1, 'a', 0, 0);
+             INSERT INTO devices (id, user_id, label, token_hash, created_at) VALUES (1, 1, 'l', 'h', 0);
+             INSERT INTO sessions (id, user_id, local_id, device_id, repo_owner, repo_name, pr_number,
+                 started_at, active_seconds, state, updated_at, received_at)
+             VALUES (1, 1, 'late', 1, 'Octo-Org', 'Widget', 8, 0, 1, 'active', 0, 200),
+                    (2, 1, 'early', 1, 'octo', 'hello', 1, 0, 1, 'active', 0, 100);",
+        )
+        .unwrap();
+        run(&mut conn, 1).unwrap();
+        let rows: Vec<(String, String, String, i64)> = conn
+            .prepare("SELECT local_id, repo_owner, repo_name, seq FROM sessions ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                ("early".into(), "octo".into(), "hello".into(), 1),
+                ("late".into(), "octo-org".into(), "widget".into(), 2),
+            ]
+        );
     }
 
     #[test]

@@ -44,9 +44,15 @@ pub enum StoreError {
     /// The background writer stopped (the store is shutting down).
     #[error("the database writer has stopped")]
     WriterGone,
+    /// The writer's queue is full: the caller should retry shortly.
+    #[error("the database writer is busy")]
+    Busy,
     /// A blocking read task panicked or was cancelled.
     #[error("a database read was interrupted")]
     ReadInterrupted,
+    /// A backup's target exists already.
+    #[error("{0} exists already; a backup never overwrites a file")]
+    BackupTargetExists(std::path::PathBuf),
 }
 
 /// A person who owns device tokens and sessions.
@@ -107,6 +113,9 @@ pub struct SessionRecord {
     pub closed_by_server: bool,
     /// When the server last stored a change to it (server clock).
     pub received_at: UnixMillis,
+    /// Sequence number of its latest change, increasing in commit order
+    /// across all sessions (the change feed's position).
+    pub seq: i64,
 }
 
 impl Serialize for SessionRecord {
@@ -120,6 +129,7 @@ impl Serialize for SessionRecord {
             closed_by_server: bool,
             #[serde(with = "rfc3339")]
             received_at: UnixMillis,
+            seq: i64,
         }
         Wire {
             session: &self.session,
@@ -127,10 +137,15 @@ impl Serialize for SessionRecord {
             device: &self.device,
             closed_by_server: self.closed_by_server,
             received_at: self.received_at,
+            seq: self.seq,
         }
         .serialize(s)
     }
 }
+
+/// Told of every stored change, in commit (sequence) order, on the
+/// store's writer: it must be quick and must not block.
+pub type ChangeListener = std::sync::Arc<dyn Fn(&SessionRecord) + Send + Sync>;
 
 /// What happened to one incoming session of an upsert.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,11 +233,15 @@ pub struct SessionPage {
     pub next: Option<Cursor>,
 }
 
+/// Milliseconds in a quarter hour, the finest bucket of day totals.
+pub const QUARTER_HOUR_MS: i64 = 900_000;
+
 /// How totals are grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TotalsGroup {
-    /// Per local calendar day of `started_at`.
-    Day,
+    /// Per quarter hour of `started_at` (UTC), which the HTTP layer sums
+    /// into the viewer's local days (every zone's offset is whole quarters).
+    QuarterHour,
     /// Per repository (top 10 by seconds).
     Repo,
     /// Per pull request (top 10 by seconds).
@@ -237,15 +256,13 @@ pub struct TotalsQuery {
     pub filter: SessionFilter,
     /// The grouping.
     pub group: TotalsGroup,
-    /// Local time minus UTC, for day boundaries.
-    pub tz_offset_minutes: i32,
 }
 
 /// One aggregated row, before the HTTP layer names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TotalKey {
-    /// Days since 1970-01-01 in local time.
-    Day(i64),
+    /// Quarter hours since the Unix epoch (`started_at` / 900 000 ms).
+    QuarterHour(i64),
     /// A repository.
     Repo {
         /// Owner.
@@ -336,8 +353,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<UpsertOutcome>, StoreError>;
     /// A page of sessions, newest `started_at` first.
     async fn list_sessions(&self, query: &SessionQuery) -> Result<SessionPage, StoreError>;
-    /// Ends every active session the server has heard nothing about since
-    /// `silent_since`, at its last `updated_at`, marked closed by the server.
+    /// Ends every active session whose device has sent nothing since
+    /// `silent_since` (no change to it, no other request), at its last
+    /// `updated_at`, marked closed by the server.
     async fn close_stale(
         &self,
         silent_since: UnixMillis,
@@ -345,4 +363,36 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<SessionRecord>, StoreError>;
     /// Aggregates, computed by the database.
     async fn totals(&self, query: &TotalsQuery) -> Result<Vec<TotalRow>, StoreError>;
+    /// Up to `limit` sessions whose latest change is numbered above
+    /// `after`, in change order; of one user, or of everyone with `None`.
+    async fn list_changes(
+        &self,
+        user_id: Option<i64>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<SessionRecord>, StoreError>;
+    /// The number of sessions stored, every user's.
+    async fn count_sessions(&self) -> Result<i64, StoreError>;
+    /// The sequence number of the latest committed change (0 before any).
+    async fn head_seq(&self) -> Result<i64, StoreError>;
+    /// Succeeds when the database answers a query.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Renames a user; `false` if there is no user `name`,
+    /// [`StoreError::UserExists`] if `new_name` is taken.
+    async fn rename_user(&self, name: &str, new_name: &str) -> Result<bool, StoreError>;
+    /// Sets or clears a user's admin flag; `false` if there is no such user.
+    async fn set_admin(&self, name: &str, admin: bool) -> Result<bool, StoreError>;
+    /// Deletes a user with all their sessions and device tokens; returns
+    /// how many sessions and devices went.
+    async fn delete_user(&self, user_id: i64) -> Result<(usize, usize), StoreError>;
+    /// Every session of a user, oldest first (for a privacy export).
+    async fn user_sessions(&self, user_id: i64) -> Result<Vec<SessionRecord>, StoreError>;
+    /// Copies the database to `to` with SQLite's online backup, while
+    /// writes go on; `to` must not exist.
+    async fn backup(&self, to: &std::path::Path) -> Result<(), StoreError>;
+    /// Write jobs waiting for the writer now.
+    fn writer_queue_depth(&self) -> usize;
+    /// Sets the one listener told of every stored change (upserts and server
+    /// closes) in commit order; `false` if one was set before.
+    fn on_change(&self, listener: ChangeListener) -> bool;
 }

@@ -32,8 +32,16 @@ struct Served {
 
 impl Served {
     fn start(db: &Path, env: &[(&str, &str)]) -> Served {
+        Self::start_args(db, env, &[]).0
+    }
+
+    /// Starts `serve` with `extra` arguments; also returns the lines it
+    /// printed after the first.
+    fn start_args(db: &Path, env: &[(&str, &str)], extra: &[&str]) -> (Served, Vec<String>) {
         let mut child = Command::new(BIN)
-            .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(extra)
+            .arg("--db")
             .arg(db)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
@@ -61,11 +69,22 @@ impl Served {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_owned();
-        Served {
-            child,
-            base,
-            stderr: Some(stderr),
-        }
+        let more = if extra.contains(&"--metrics-addr") {
+            vec![
+                rx.recv_timeout(Duration::from_secs(20))
+                    .expect("the metrics address"),
+            ]
+        } else {
+            Vec::new()
+        };
+        (
+            Served {
+                child,
+                base,
+                stderr: Some(stderr),
+            },
+            more,
+        )
     }
 
     /// Sends SIGTERM and waits for a clean exit; returns standard error.
@@ -192,7 +211,7 @@ async fn no_token_appears_in_the_logs_even_at_trace_level() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    // A bad token, a token in the events query string, and a stream.
+    // A bad token, a token in the events query string (refused), and a stream.
     let wrong = format!("{token}x");
     assert_eq!(
         client
@@ -205,14 +224,15 @@ async fn no_token_appears_in_the_logs_even_at_trace_level() {
         401
     );
     let stream = client
-        .get(url(&format!("/api/v1/events?access_token={token}")))
+        .get(url("/api/v1/events"))
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap();
     assert_eq!(stream.status(), 200);
     drop(stream);
     let res = client
-        .get(url(&format!("/api/v1/events?access_token={wrong}")))
+        .get(url(&format!("/api/v1/events?access_token={token}")))
         .send()
         .await
         .unwrap();
@@ -250,4 +270,137 @@ async fn no_token_appears_in_the_logs_even_at_trace_level() {
         !log.to_lowercase().contains("bearer wt_"),
         "an Authorization header leaked"
     );
+}
+
+#[tokio::test]
+async fn backup_and_user_administration_work_beside_a_running_server() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("worktime.db");
+    assert!(run(&db, &["user", "add", "alice"]).status.success());
+    assert!(run(&db, &["user", "add", "bob"]).status.success());
+    let (server, more) = Served::start_args(&db, &[], &["--metrics-addr", "127.0.0.1:0"]);
+    let token = create_token(&db, "alice", "laptop");
+    let bobs = create_token(&db, "bob", "phone");
+    let client = reqwest::Client::new();
+    let now = worktime_protocol::UnixMillis(
+        i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+        )
+        .unwrap(),
+    );
+    for (who, id) in [(&token, "kept"), (&bobs, "bobs")] {
+        let res = client
+            .put(format!("{}/api/v1/sessions/{id}", server.base))
+            .bearer_auth(who)
+            .json(&crate::harness::ended(id, now))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    // The metrics listener answers without a token.
+    let metrics = more[0].strip_prefix("metrics on ").unwrap().to_owned();
+    let res = client.get(&metrics).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("worktime_sessions_stored 2")
+    );
+
+    // An online backup while the server runs: a database with both sessions.
+    let copy = dir.path().join("copy.db");
+    let out = run(&db, &["backup", "--to", copy.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let raw = rusqlite::Connection::open(&copy).unwrap();
+    let count: i64 = raw
+        .query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 2);
+    // A backup never overwrites a file.
+    let again = run(&db, &["backup", "--to", copy.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1));
+
+    // Rename and admin flag; the token keeps working under the new name.
+    assert!(
+        run(&db, &["user", "rename", "alice", "alicia"])
+            .status
+            .success()
+    );
+    assert_eq!(
+        run(&db, &["user", "rename", "nobody", "x"]).status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(&db, &["user", "rename", "alicia", "bob"]).status.code(),
+        Some(1)
+    );
+    assert!(
+        run(&db, &["user", "admin", "alicia", "on"])
+            .status
+            .success()
+    );
+    let me: serde_json::Value = client
+        .get(format!("{}/api/v1/me", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (me["user"].as_str(), me["admin"].as_bool()),
+        (Some("alicia"), Some(true))
+    );
+    assert!(
+        run(&db, &["user", "admin", "alicia", "off"])
+            .status
+            .success()
+    );
+    assert_eq!(
+        stdout(&run(&db, &["user", "list"])),
+        "alicia\tuser\nbob\tuser\n"
+    );
+
+    // A privacy export: the user, the devices (no token), every session.
+    let out = run(&db, &["user", "export", "alicia"]);
+    assert!(out.status.success());
+    let export: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(export["user"]["name"], "alicia");
+    assert_eq!(export["devices"][0]["label"], "laptop");
+    assert_eq!(export["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(export["sessions"][0]["local_id"], "kept");
+    assert!(!stdout(&out).contains(&token[3..]));
+
+    // Delete needs --yes; then every trace of the user is gone, others stay.
+    let unconfirmed = run(&db, &["user", "delete", "alicia"]);
+    assert_eq!(unconfirmed.status.code(), Some(1));
+    let out = run(&db, &["user", "delete", "alicia", "--yes"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        stdout(&out),
+        "deleted user alicia, 1 sessions and 1 device tokens\n"
+    );
+    let res = client
+        .get(format!("{}/api/v1/me", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(stdout(&run(&db, &["user", "list"])), "bob\tuser\n");
+    let res = client
+        .get(format!("{}/api/v1/sessions", server.base))
+        .bearer_auth(&bobs)
+        .send()
+        .await
+        .unwrap();
+    let page: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(page["sessions"].as_array().unwrap().len(), 1);
+    server.stop();
 }

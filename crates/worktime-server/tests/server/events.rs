@@ -1,5 +1,6 @@
-//! `GET /api/v1/events`: live upserts, per-user visibility, the
-//! `access_token` query form, and streams ending at sign-out.
+//! `GET /api/v1/events`: live upserts with their sequence ids, per-user
+//! visibility, no token in the URL, resuming with `Last-Event-ID`, stream
+//! caps, and streams ending at sign-out.
 
 use crate::harness::*;
 use futures_util::StreamExt;
@@ -10,7 +11,7 @@ use std::time::Duration;
 async fn an_upsert_reaches_an_open_stream_as_a_session_event() {
     let server = TestServer::start().await;
     let token = server.token("alice", false, "laptop").await;
-    let mut stream = Stream::open(&server, &token, false).await;
+    let mut stream = Stream::open(&server, &token).await;
     let s = ended("live", server.now());
     let stored: Value = server.put(&token, &s).await.json().await.unwrap();
     let event = stream.next_session(5).await.expect("a session event");
@@ -28,9 +29,8 @@ async fn streams_show_own_sessions_and_admins_see_everyones() {
     let alice = server.token("alice", false, "a").await;
     let bob = server.token("bob", false, "b").await;
     let admin = server.token("root", true, "console").await;
-    // The query-parameter form, as a browser's EventSource would use it.
-    let mut alices = Stream::open(&server, &alice, true).await;
-    let mut admins = Stream::open(&server, &admin, true).await;
+    let mut alices = Stream::open(&server, &alice).await;
+    let mut admins = Stream::open(&server, &admin).await;
     server.put(&bob, &ended("bobs", server.now())).await;
     server.put(&alice, &ended("alices", server.now())).await;
     assert_eq!(alices.next_session(5).await.unwrap()["local_id"], "alices");
@@ -62,13 +62,26 @@ async fn streams_refuse_missing_or_bad_tokens() {
 }
 
 #[tokio::test]
+async fn a_valid_token_in_the_url_is_refused() {
+    let server = TestServer::start().await;
+    let token = server.token("alice", false, "laptop").await;
+    let res = server
+        .client
+        .get(server.url(&format!("/api/v1/events?access_token={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(res).await, (401, "unauthorized".into(), None));
+}
+
+#[tokio::test]
 async fn sign_out_everywhere_ends_the_open_streams_of_that_user() {
     let server = TestServer::start().await;
     let laptop = server.token("alice", false, "laptop").await;
     let desktop = server.token("alice", false, "desktop").await;
     let bob = server.token("bob", false, "phone").await;
-    let mut laptops = Stream::open(&server, &laptop, true).await;
-    let mut bobs = Stream::open(&server, &bob, false).await;
+    let mut laptops = Stream::open(&server, &laptop).await;
+    let mut bobs = Stream::open(&server, &bob).await;
     let res = server
         .client
         .delete(server.url("/api/v1/devices"))
@@ -100,7 +113,9 @@ async fn idle_streams_get_keep_alive_comments() {
     })
     .await;
     let token = server.token("alice", false, "laptop").await;
-    let mut stream = Stream::open(&server, &token, false).await;
+    let mut stream = Stream::open(&server, &token).await;
+    // The stream starts with its `ready` event; then only keep-alives come.
+    stream.next_kind("ready", 5).await.expect("a ready event");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while !stream.text.contains(':') {
         match tokio::time::timeout_at(deadline, stream.body.next()).await {
@@ -119,7 +134,7 @@ async fn a_token_revoked_outside_the_api_ends_its_stream_at_the_next_recheck() {
     })
     .await;
     let token = server.token("alice", false, "laptop").await;
-    let mut stream = Stream::open(&server, &token, false).await;
+    let mut stream = Stream::open(&server, &token).await;
     assert!(
         !stream.ends_within(1).await,
         "a live token's stream stays open"
@@ -146,7 +161,7 @@ async fn a_token_revoked_outside_the_api_ends_its_stream_at_the_next_recheck() {
 async fn shutdown_ends_open_streams_and_completes() {
     let server = TestServer::start().await;
     let token = server.token("alice", false, "laptop").await;
-    let mut stream = Stream::open(&server, &token, false).await;
+    let mut stream = Stream::open(&server, &token).await;
     // `stop` fails the test unless the server finishes within 10 s.
     let _dir = server.stop().await;
     assert!(stream.ends_within(5).await);

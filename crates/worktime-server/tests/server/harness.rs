@@ -24,10 +24,12 @@ pub struct TestServer {
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
 
-/// Production settings without the rate limit (tests that need it turn it on).
+/// Production settings without the rate limits (tests that need them turn
+/// them on).
 pub fn config() -> ServerConfig {
     ServerConfig {
         rate_limit: None,
+        unauthenticated_rate_limit: None,
         ..ServerConfig::default()
     }
 }
@@ -38,7 +40,29 @@ impl TestServer {
     }
 
     pub async fn start_with(dir: TempDir, config: ServerConfig, clock: Arc<dyn Clock>) -> Self {
-        let store = SqliteStore::open(&dir.path().join("worktime.db"), clock.now()).unwrap();
+        Self::start_full(
+            dir,
+            config,
+            clock,
+            worktime_server::store::sqlite::DEFAULT_WRITER_QUEUE,
+        )
+        .await
+    }
+
+    /// A server whose writer queue holds `queue` waiting jobs.
+    pub async fn start_with_queue(dir: TempDir, config: ServerConfig, queue: usize) -> Self {
+        Self::start_full(dir, config, Arc::new(SystemClock), queue).await
+    }
+
+    async fn start_full(
+        dir: TempDir,
+        config: ServerConfig,
+        clock: Arc<dyn Clock>,
+        queue: usize,
+    ) -> Self {
+        let store =
+            SqliteStore::open_with_queue(&dir.path().join("worktime.db"), clock.now(), queue)
+                .unwrap();
         let state = AppState::new(Arc::new(store), clock, config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -201,7 +225,7 @@ pub fn active(id: &str, now: UnixMillis, updated_secs_ago: i64) -> Value {
 pub fn contract(view: &Value) -> Value {
     let mut v = view.clone();
     let obj = v.as_object_mut().unwrap();
-    for extra in ["user", "device", "closed_by_server", "received_at"] {
+    for extra in ["user", "device", "closed_by_server", "received_at", "seq"] {
         obj.remove(extra);
     }
     v
@@ -244,17 +268,24 @@ pub struct Stream {
 }
 
 impl Stream {
-    pub async fn open(server: &TestServer, token: &str, in_query: bool) -> Stream {
-        let req = if in_query {
-            server
-                .client
-                .get(server.url(&format!("/api/v1/events?access_token={token}")))
-        } else {
-            server
-                .client
-                .get(server.url("/api/v1/events"))
-                .bearer_auth(token)
-        };
+    /// Opens `GET /api/v1/events` with the token in the header.
+    pub async fn open(server: &TestServer, token: &str) -> Stream {
+        Self::open_after(server, token, None).await
+    }
+
+    /// Opens the stream, resuming after `last_event_id` when given.
+    pub async fn open_after(
+        server: &TestServer,
+        token: &str,
+        last_event_id: Option<i64>,
+    ) -> Stream {
+        let mut req = server
+            .client
+            .get(server.url("/api/v1/events"))
+            .bearer_auth(token);
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id.to_string());
+        }
         let res = req.send().await.unwrap();
         assert_eq!(res.status(), 200);
         assert_eq!(res.headers()["content-type"], "text/event-stream");
@@ -266,14 +297,31 @@ impl Stream {
 
     /// Reads until a `session` event arrives; returns its data.
     pub async fn next_session(&mut self, secs: u64) -> Option<Value> {
+        self.next_event(secs).await.map(|(_, data)| data)
+    }
+
+    /// Reads until a `session` event arrives; returns its `id` and data.
+    pub async fn next_event(&mut self, secs: u64) -> Option<(Option<i64>, Value)> {
+        self.next_kind("session", secs).await
+    }
+
+    /// Reads until an event named `kind` arrives; returns its `id` and data.
+    pub async fn next_kind(&mut self, kind: &str, secs: u64) -> Option<(Option<i64>, Value)> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
         loop {
-            if let Some(start) = self.text.find("event: session\ndata: ") {
-                let rest = &self.text[start + "event: session\ndata: ".len()..];
-                if let Some(end) = rest.find("\n\n") {
-                    let json = serde_json::from_str(&rest[..end]).unwrap();
-                    self.text = rest[end + 2..].to_owned();
-                    return Some(json);
+            while let Some(end) = self.text.find("\n\n") {
+                let block = self.text[..end].to_owned();
+                self.text = self.text[end + 2..].to_owned();
+                let field = |name: &str| {
+                    block
+                        .lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .map(str::to_owned)
+                };
+                if field("event: ").as_deref() == Some(kind) {
+                    let data = serde_json::from_str(&field("data: ").unwrap()).unwrap();
+                    let id = field("id: ").map(|id| id.parse().unwrap());
+                    return Some((id, data));
                 }
             }
             match tokio::time::timeout_at(deadline, self.body.next()).await {
@@ -283,7 +331,6 @@ impl Stream {
             }
         }
     }
-
     /// True if the server ends the stream within `secs`.
     pub async fn ends_within(&mut self, secs: u64) -> bool {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);

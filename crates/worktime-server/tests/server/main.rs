@@ -8,9 +8,12 @@ mod harness;
 
 mod assets;
 mod auth;
+mod changes;
 mod cli;
 mod closer;
 mod events;
+mod limits;
+mod ops;
 mod restart;
 mod sessions;
 mod totals;

@@ -252,7 +252,10 @@ async fn ended_never_reverts_and_the_later_update_wins() {
 
 #[tokio::test]
 async fn a_hundred_concurrent_overlapping_batches_leave_exactly_the_merged_rows() {
-    let server = TestServer::start().await;
+    // Room for all hundred in the writer's queue: this is about merging, not
+    // shedding (limits.rs shows a full queue answering 503).
+    let server =
+        TestServer::start_with_queue(tempfile::TempDir::new().unwrap(), config(), 128).await;
     let token = server.token("alice", false, "laptop").await;
     let now = server.now();
     // 100 batches of 40 versions over a pool of 120 ids: every id gets many

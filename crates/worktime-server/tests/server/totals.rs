@@ -196,6 +196,8 @@ async fn bad_totals_parameters_are_refused_naming_them() {
         ("from=2020-01-01&to=2026-11-01", "from"),
         ("from=someday", "from"),
         ("repo=octo", "repo"),
+        ("tz=Mars/Olympus", "tz"),
+        ("tz=Europe/Berlin&tz_offset_minutes=60", "tz"),
     ] {
         let res = server.get(&token, &format!("/api/v1/totals?{query}")).await;
         assert_eq!(
@@ -204,4 +206,85 @@ async fn bad_totals_parameters_are_refused_naming_them() {
             "{query}"
         );
     }
+}
+
+#[tokio::test]
+async fn berlin_days_are_right_across_the_daylight_saving_change() {
+    let server = TestServer::start().await;
+    let token = server.token("alice", false, "laptop").await;
+    // 00:30 local on both days: CET (+1) on the 29th, CEST (+2) on the 30th.
+    let items = vec![
+        review("winter", "2026-03-28T23:30:00Z", 100, "octo/hello", 1),
+        review("summer", "2026-03-29T22:30:00Z", 200, "octo/hello", 1),
+    ];
+    server.batch(&token, &items).await;
+    let path = "/api/v1/totals?group=day&from=2026-03-29&to=2026-03-30&tz=Europe/Berlin";
+    let body: Value = server.get(&token, path).await.json().await.unwrap();
+    assert_eq!(body["tz"], "Europe/Berlin");
+    assert_eq!(body["from"], "2026-03-28T23:00:00.000Z");
+    assert_eq!(body["to"], "2026-03-30T22:00:00.000Z");
+    assert_eq!(
+        rows(&body),
+        vec![row("2026-03-29", 100, 1), row("2026-03-30", 200, 1)]
+    );
+    // A fixed +1 h offset gets the summer day wrong: that is what tz= fixes.
+    let fixed = "/api/v1/totals?group=day&from=2026-03-29&to=2026-03-30&tz_offset_minutes=60";
+    let body: Value = server.get(&token, fixed).await.json().await.unwrap();
+    assert_eq!(
+        rows(&body),
+        vec![row("2026-03-29", 300, 2), row("2026-03-30", 0, 0)]
+    );
+}
+
+#[tokio::test]
+async fn owner_and_repo_differing_in_case_from_two_clients_are_one_pr() {
+    let server = TestServer::start().await;
+    let laptop = server.token("alice", false, "laptop").await;
+    let desktop = server.token("bob", false, "desktop").await;
+    let admin = server.token("root", true, "console").await;
+    server
+        .batch(
+            &laptop,
+            &[review(
+                "x1",
+                "2026-11-02T08:00:00Z",
+                100,
+                "Octo-Org/Widget",
+                8,
+            )],
+        )
+        .await;
+    server
+        .batch(
+            &desktop,
+            &[review(
+                "x2",
+                "2026-11-02T09:00:00Z",
+                50,
+                "octo-org/widget",
+                8,
+            )],
+        )
+        .await;
+    let range = "from=2026-11-01&to=2026-11-03&user=*";
+    let prs: Value = server
+        .get(&admin, &format!("/api/v1/totals?group=pr&{range}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rows(&prs), vec![row("octo-org/widget#8", 150, 2)]);
+    // Stored folded; filters match in any case.
+    let stored = server.all_sessions(&laptop, "&repo=OCTO-ORG/widget").await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        (
+            stored[0]["repo_owner"].as_str(),
+            stored[0]["repo_name"].as_str()
+        ),
+        (Some("octo-org"), Some("widget"))
+    );
+    // The same session sent again in another case is the same PR, not a conflict.
+    let again = review("x1", "2026-11-02T08:00:00Z", 100, "OCTO-ORG/WIDGET", 8);
+    assert_eq!(server.put(&laptop, &again).await.status(), 200);
 }

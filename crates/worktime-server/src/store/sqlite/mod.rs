@@ -9,8 +9,8 @@ mod rows;
 mod writer;
 
 use super::{
-    DeviceRecord, Principal, SessionPage, SessionQuery, SessionRecord, Store, StoreError, TotalRow,
-    TotalsQuery, UpsertOutcome, UserRecord,
+    ChangeListener, DeviceRecord, Principal, SessionPage, SessionQuery, SessionRecord, Store,
+    StoreError, TotalRow, TotalsQuery, UpsertOutcome, UserRecord,
 };
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
@@ -25,6 +25,9 @@ use writer::Writer;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most read connections open at once.
 const MAX_READERS: usize = 4;
+/// Write jobs that may wait for the writer by default; one more is refused
+/// with [`StoreError::Busy`] (the API answers 503 with `Retry-After`).
+pub const DEFAULT_WRITER_QUEUE: usize = 64;
 
 /// The SQLite-backed store. Cheap to share behind an `Arc`; dropping the
 /// last reference finishes queued writes and closes the file.
@@ -45,6 +48,15 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, switches it to WAL,
     /// applies pending migrations and starts the writer thread.
     pub fn open(path: &Path, now: UnixMillis) -> Result<Self, StoreError> {
+        Self::open_with_queue(path, now, DEFAULT_WRITER_QUEUE)
+    }
+
+    /// [`SqliteStore::open`] with room for `writer_queue` waiting write jobs.
+    pub fn open_with_queue(
+        path: &Path,
+        now: UnixMillis,
+        writer_queue: usize,
+    ) -> Result<Self, StoreError> {
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // WAL: readers never block the writer. FULL: an acknowledged batch
@@ -57,7 +69,7 @@ impl SqliteStore {
         tune(&conn, WRITER_CACHE_KIB)?;
         super::migrate::run(&mut conn, now.0)?;
         Ok(SqliteStore {
-            writer: Writer::start(conn)?,
+            writer: Writer::start(conn, writer_queue)?,
             readers: Arc::new(Readers {
                 path: path.to_owned(),
                 idle: Mutex::new(Vec::new()),
@@ -235,14 +247,110 @@ impl Store for SqliteStore {
         silent_since: UnixMillis,
         now: UnixMillis,
     ) -> Result<Vec<SessionRecord>, StoreError> {
+        let listener = self.writer.listener();
         self.writer
-            .run(move |conn| writer::close_stale(conn, silent_since, now))
+            .run(move |conn| {
+                let closed = writer::close_stale(conn, silent_since, now)?;
+                if let Some(listener) = listener.get() {
+                    closed.iter().for_each(|record| listener(record));
+                }
+                Ok(closed)
+            })
             .await
     }
 
     async fn totals(&self, query: &TotalsQuery) -> Result<Vec<TotalRow>, StoreError> {
         let query = query.clone();
         self.read(move |conn| reads::totals(conn, &query)).await
+    }
+
+    async fn list_changes(
+        &self,
+        user_id: Option<i64>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        self.read(move |conn| reads::list_changes(conn, user_id, after, limit))
+            .await
+    }
+
+    async fn count_sessions(&self) -> Result<i64, StoreError> {
+        self.read(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0))?))
+            .await
+    }
+
+    async fn head_seq(&self) -> Result<i64, StoreError> {
+        self.read(|conn| {
+            Ok(
+                conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM sessions", [], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+    }
+
+    async fn rename_user(&self, name: &str, new_name: &str) -> Result<bool, StoreError> {
+        let (name, new_name) = (name.to_owned(), new_name.to_owned());
+        self.writer
+            .run(move |conn| writer::rename_user(conn, &name, &new_name))
+            .await
+            .map(|found| found.is_some())
+    }
+
+    async fn set_admin(&self, name: &str, admin: bool) -> Result<bool, StoreError> {
+        let name = name.to_owned();
+        self.writer
+            .run(move |conn| writer::set_admin(conn, &name, admin))
+            .await
+            .map(|found| found.is_some())
+    }
+
+    async fn delete_user(&self, user_id: i64) -> Result<(usize, usize), StoreError> {
+        self.writer
+            .run(move |conn| writer::delete_user(conn, user_id))
+            .await
+    }
+
+    async fn user_sessions(&self, user_id: i64) -> Result<Vec<SessionRecord>, StoreError> {
+        self.read(move |conn| reads::user_sessions(conn, user_id))
+            .await
+    }
+
+    async fn backup(&self, to: &Path) -> Result<(), StoreError> {
+        if to.exists() {
+            return Err(StoreError::BackupTargetExists(to.to_owned()));
+        }
+        let to = to.to_owned();
+        self.read(move |conn| {
+            // One step copies every page inside one read transaction: in
+            // WAL mode the writer goes on meanwhile, and the copy is the
+            // consistent snapshot of that moment (a step-wise copy would
+            // restart whenever the writer changed a page).
+            let mut target = Connection::open(&to)?;
+            let backup = rusqlite::backup::Backup::new(conn, &mut target)?;
+            loop {
+                match backup.step(-1)? {
+                    rusqlite::backup::StepResult::Done => return Ok(()),
+                    // Another process holds a lock: wait and go on.
+                    _ => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        })
+        .await
+    }
+
+    fn writer_queue_depth(&self) -> usize {
+        self.writer.depth()
+    }
+
+    fn on_change(&self, listener: ChangeListener) -> bool {
+        self.writer.on_change(listener)
     }
 }
 

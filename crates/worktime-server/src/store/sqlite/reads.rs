@@ -4,13 +4,13 @@
 
 use super::rows::{self, DEVICE_COLUMNS, SESSION_COLUMNS, SESSION_FROM, USER_COLUMNS, state_text};
 use crate::store::{
-    Cursor, DeviceRecord, Principal, SessionFilter, SessionPage, SessionQuery, StoreError,
-    TotalKey, TotalRow, TotalsGroup, TotalsQuery, UserRecord,
+    Cursor, DeviceRecord, Principal, SessionFilter, SessionPage, SessionQuery, SessionRecord,
+    StoreError, TotalKey, TotalRow, TotalsGroup, TotalsQuery, UserRecord,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 
-const DAY_MS: i64 = 86_400_000;
+use crate::store::QUARTER_HOUR_MS;
 /// Rows returned for repository and pull-request totals.
 const TOP_ROWS: i64 = 10;
 
@@ -137,10 +137,9 @@ pub(super) fn list_sessions(
 pub(super) fn totals(conn: &Connection, query: &TotalsQuery) -> Result<Vec<TotalRow>, StoreError> {
     let mut params: Vec<Value> = Vec::new();
     let (select, group, order) = match query.group {
-        TotalsGroup::Day => {
-            params.push((i64::from(query.tz_offset_minutes) * 60_000).into());
-            params.push(DAY_MS.into());
-            ("(s.started_at + ?1) / ?2", "1", "1")
+        TotalsGroup::QuarterHour => {
+            params.push(QUARTER_HOUR_MS.into());
+            ("s.started_at / ?1", "1", "1")
         }
         TotalsGroup::Repo => (
             "s.repo_owner, s.repo_name",
@@ -158,14 +157,14 @@ pub(super) fn totals(conn: &Connection, query: &TotalsQuery) -> Result<Vec<Total
     );
     push_filter(&query.filter, &mut sql, &mut params);
     sql.push_str(&format!(" GROUP BY {group} ORDER BY {order}"));
-    if query.group != TotalsGroup::Day {
+    if query.group != TotalsGroup::QuarterHour {
         sql.push_str(&format!(" LIMIT {TOP_ROWS}"));
     }
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
         .query_map(params_from_iter(params), |row| {
             let (key, next) = match query.group {
-                TotalsGroup::Day => (TotalKey::Day(row.get(0)?), 1),
+                TotalsGroup::QuarterHour => (TotalKey::QuarterHour(row.get(0)?), 1),
                 TotalsGroup::Repo => (
                     TotalKey::Repo {
                         owner: row.get(0)?,
@@ -190,4 +189,45 @@ pub(super) fn totals(conn: &Connection, query: &TotalsQuery) -> Result<Vec<Total
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
+}
+
+pub(super) fn list_changes(
+    conn: &Connection,
+    user_id: Option<i64>,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<SessionRecord>, StoreError> {
+    let mine = if user_id.is_some() {
+        " AND s.user_id = ?3"
+    } else {
+        ""
+    };
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {SESSION_COLUMNS} FROM {SESSION_FROM} WHERE s.seq > ?1{mine} \
+         ORDER BY s.seq LIMIT ?2"
+    ))?;
+    let mut params: Vec<Value> = vec![after.into(), i64::from(limit).into()];
+    if let Some(user_id) = user_id {
+        params.push(user_id.into());
+    }
+    let records = stmt
+        .query_map(params_from_iter(params), rows::session_record)?
+        .map(|row| row.map(|(_, r)| r))
+        .collect::<Result<_, _>>()?;
+    Ok(records)
+}
+
+pub(super) fn user_sessions(
+    conn: &Connection,
+    user_id: i64,
+) -> Result<Vec<SessionRecord>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {SESSION_COLUMNS} FROM {SESSION_FROM} WHERE s.user_id = ?1 \
+         ORDER BY s.started_at, s.id"
+    ))?;
+    let records = stmt
+        .query_map([user_id], rows::session_record)?
+        .map(|row| row.map(|(_, r)| r))
+        .collect::<Result<_, _>>()?;
+    Ok(records)
 }

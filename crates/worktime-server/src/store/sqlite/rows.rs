@@ -10,7 +10,7 @@ use worktime_protocol::{LocalId, Session, SessionState, UnixMillis};
 /// [`session_record`] reads them. Use with [`SESSION_FROM`].
 pub(super) const SESSION_COLUMNS: &str = "s.id, s.local_id, s.repo_owner, s.repo_name, \
      s.pr_number, s.started_at, s.ended_at, s.active_seconds, s.state, s.updated_at, \
-     s.closed_by_server, s.received_at, u.name, d.label";
+     s.closed_by_server, s.received_at, u.name, d.label, s.seq";
 
 /// The joins [`SESSION_COLUMNS`] needs.
 pub(super) const SESSION_FROM: &str =
@@ -59,6 +59,7 @@ pub(super) fn session_record(row: &Row<'_>) -> rusqlite::Result<(i64, SessionRec
             received_at: UnixMillis(row.get(11)?),
             user: row.get(12)?,
             device: row.get(13)?,
+            seq: row.get(14)?,
         },
     ))
 }

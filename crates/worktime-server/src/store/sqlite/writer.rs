@@ -4,9 +4,13 @@
 //! transaction (group commit), so concurrent clients share one fsync.
 
 use super::rows::{self, SESSION_COLUMNS, SESSION_FROM, state_text};
-use crate::store::{DeviceRecord, Principal, SessionRecord, StoreError, UpsertOutcome, UserRecord};
+use crate::store::{
+    ChangeListener, DeviceRecord, Principal, SessionRecord, StoreError, UpsertOutcome, UserRecord,
+};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use tokio::sync::oneshot;
 use worktime_protocol::{Session, SessionState, UnixMillis, merge};
@@ -31,30 +35,59 @@ enum Job {
 /// Handle to the writer thread. Dropping it lets queued jobs finish, then
 /// joins the thread (which closes the connection).
 pub(super) struct Writer {
-    jobs: Option<mpsc::Sender<Job>>,
+    jobs: Option<mpsc::SyncSender<Job>>,
+    depth: Arc<AtomicUsize>,
+    listener: Arc<OnceLock<ChangeListener>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Writer {
-    /// Starts the thread that owns `conn`.
-    pub(super) fn start(conn: Connection) -> Result<Self, StoreError> {
-        let (jobs, queue) = mpsc::channel();
+    /// Starts the thread that owns `conn`, with room for `capacity` jobs
+    /// waiting; a job beyond that is refused with [`StoreError::Busy`],
+    /// never buffered.
+    pub(super) fn start(conn: Connection, capacity: usize) -> Result<Self, StoreError> {
+        let (jobs, queue) = mpsc::sync_channel(capacity.max(1));
+        let depth = Arc::new(AtomicUsize::new(0));
+        let listener = Arc::new(OnceLock::new());
+        let (counted, told) = (Arc::clone(&depth), Arc::clone(&listener));
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || work(conn, queue))
+            .spawn(move || work(conn, queue, &counted, &told))
             .map_err(|_| StoreError::WriterGone)?;
         Ok(Writer {
             jobs: Some(jobs),
+            depth,
+            listener,
             thread: Some(thread),
         })
     }
 
+    /// Where changes are announced (set once, by [`Writer::on_change`]).
+    pub(super) fn listener(&self) -> Arc<OnceLock<ChangeListener>> {
+        Arc::clone(&self.listener)
+    }
+
+    /// Sets the listener told of every committed change, in commit order;
+    /// `false` if one was set before.
+    pub(super) fn on_change(&self, listener: ChangeListener) -> bool {
+        self.listener.set(listener).is_ok()
+    }
+
+    /// Jobs waiting for the writer now.
+    pub(super) fn depth(&self) -> usize {
+        self.depth.load(Ordering::Relaxed)
+    }
+
     fn send(&self, job: Job) -> Result<(), StoreError> {
-        self.jobs
-            .as_ref()
-            .ok_or(StoreError::WriterGone)?
-            .send(job)
-            .map_err(|_| StoreError::WriterGone)
+        let jobs = self.jobs.as_ref().ok_or(StoreError::WriterGone)?;
+        self.depth.fetch_add(1, Ordering::Relaxed);
+        jobs.try_send(job).map_err(|e| {
+            self.depth.fetch_sub(1, Ordering::Relaxed);
+            match e {
+                mpsc::TrySendError::Full(_) => StoreError::Busy,
+                mpsc::TrySendError::Disconnected(_) => StoreError::WriterGone,
+            }
+        })
     }
 
     /// Runs `f` on the writer's connection and waits for its result.
@@ -100,8 +133,17 @@ impl Drop for Writer {
     }
 }
 
-fn work(mut conn: Connection, queue: mpsc::Receiver<Job>) {
-    let mut next = queue.recv().ok();
+fn work(
+    mut conn: Connection,
+    queue: mpsc::Receiver<Job>,
+    depth: &AtomicUsize,
+    listener: &OnceLock<ChangeListener>,
+) {
+    let take = |job: Job| {
+        depth.fetch_sub(1, Ordering::Relaxed);
+        job
+    };
+    let mut next = queue.recv().ok().map(take);
     while let Some(job) = next.take() {
         match job {
             Job::Run(f) => f(&mut conn),
@@ -109,7 +151,7 @@ fn work(mut conn: Connection, queue: mpsc::Receiver<Job>) {
                 let mut count = first.sessions.len();
                 let mut group = vec![first];
                 while count < MAX_GROUP_SESSIONS {
-                    match queue.try_recv() {
+                    match queue.try_recv().map(take) {
                         Ok(Job::Upsert(more)) => {
                             count += more.sessions.len();
                             group.push(more);
@@ -121,24 +163,25 @@ fn work(mut conn: Connection, queue: mpsc::Receiver<Job>) {
                         Err(_) => break,
                     }
                 }
-                commit_group(&mut conn, group);
+                commit_group(&mut conn, group, listener);
             }
         }
         if next.is_none() {
-            next = queue.recv().ok();
+            next = queue.recv().ok().map(take);
         }
     }
 }
 
 /// Applies a group of upserts in one transaction; if that fails, applies
 /// each on its own so one failure cannot fail the others.
-fn commit_group(conn: &mut Connection, group: Vec<Upsert>) {
+fn commit_group(conn: &mut Connection, group: Vec<Upsert>, listener: &OnceLock<ChangeListener>) {
     if group.len() > 1 {
         let together = (|| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut seq = last_seq(&tx)?;
             let mut all = Vec::with_capacity(group.len());
             for job in &group {
-                all.push(upsert_all(&tx, &job.by, &job.sessions, job.now)?);
+                all.push(upsert_all(&tx, &mut seq, &job.by, &job.sessions, job.now)?);
             }
             tx.commit()?;
             Ok::<_, rusqlite::Error>(all)
@@ -146,6 +189,7 @@ fn commit_group(conn: &mut Connection, group: Vec<Upsert>) {
         match together {
             Ok(all) => {
                 for (job, outcomes) in group.into_iter().zip(all) {
+                    announce(listener, &outcomes);
                     let _ = job.reply.send(Ok(outcomes));
                 }
                 return;
@@ -156,16 +200,47 @@ fn commit_group(conn: &mut Connection, group: Vec<Upsert>) {
     for job in group {
         let result = (|| -> rusqlite::Result<Vec<UpsertOutcome>> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let outcomes = upsert_all(&tx, &job.by, &job.sessions, job.now)?;
+            let mut seq = last_seq(&tx)?;
+            let outcomes = upsert_all(&tx, &mut seq, &job.by, &job.sessions, job.now)?;
             tx.commit()?;
             Ok(outcomes)
         })();
+        if let Ok(outcomes) = &result {
+            announce(listener, outcomes);
+        }
         let _ = job.reply.send(result.map_err(StoreError::from));
     }
 }
 
+/// Tells the listener of the changed sessions among `outcomes`. Called on
+/// the writer thread right after the commit, so changes are announced in
+/// the order of their sequence numbers.
+fn announce(listener: &OnceLock<ChangeListener>, outcomes: &[UpsertOutcome]) {
+    let Some(listener) = listener.get() else {
+        return;
+    };
+    for outcome in outcomes {
+        if let UpsertOutcome::Stored {
+            record,
+            changed: true,
+        } = outcome
+        {
+            listener(record);
+        }
+    }
+}
+
+/// The highest change number committed so far. Read inside the writing
+/// transaction, so numbers increase in commit order even when another
+/// process (the CLI) writes too.
+fn last_seq(tx: &Transaction<'_>) -> rusqlite::Result<i64> {
+    tx.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM sessions")?
+        .query_row([], |r| r.get(0))
+}
+
 fn upsert_all(
     tx: &Transaction<'_>,
+    seq: &mut i64,
     by: &Principal,
     sessions: &[Session],
     now: UnixMillis,
@@ -178,17 +253,18 @@ fn upsert_all(
         ))?,
         insert: tx.prepare_cached(
             "INSERT INTO sessions (user_id, local_id, device_id, repo_owner, repo_name, pr_number, \
-             started_at, ended_at, active_seconds, state, updated_at, closed_by_server, received_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, ?12)",
+             started_at, ended_at, active_seconds, state, updated_at, closed_by_server, received_at, \
+             seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, ?12, ?13)",
         )?,
         update: tx.prepare_cached(
             "UPDATE sessions SET device_id = ?1, started_at = ?2, ended_at = ?3, active_seconds = ?4, \
-             state = ?5, updated_at = ?6, closed_by_server = 0, received_at = ?7 WHERE id = ?8",
+             state = ?5, updated_at = ?6, closed_by_server = 0, received_at = ?7, seq = ?8 \
+             WHERE id = ?9",
         )?,
     };
     sessions
         .iter()
-        .map(|s| upsert_one(&mut statements, by, s, now))
+        .map(|s| upsert_one(&mut statements, seq, by, s, now))
         .collect()
 }
 
@@ -200,6 +276,7 @@ struct Statements<'tx> {
 
 fn upsert_one(
     st: &mut Statements<'_>,
+    seq: &mut i64,
     by: &Principal,
     incoming: &Session,
     now: UnixMillis,
@@ -211,15 +288,17 @@ fn upsert_one(
             rows::session_record,
         )
         .optional()?;
-    let stored = |session: Session| SessionRecord {
+    let stored = |session: Session, seq: i64| SessionRecord {
         session,
         user: by.user.clone(),
         device: by.device.clone(),
         closed_by_server: false,
         received_at: now,
+        seq,
     };
     let s = incoming;
     let Some((row_id, existing)) = existing else {
+        *seq += 1;
         st.insert.execute(rusqlite::params![
             by.user_id,
             s.local_id.as_str(),
@@ -233,22 +312,37 @@ fn upsert_one(
             state_text(s.state),
             s.updated_at.0,
             now.0,
+            *seq,
         ])?;
         return Ok(UpsertOutcome::Stored {
-            record: stored(s.clone()),
+            record: stored(s.clone(), *seq),
             changed: true,
         });
     };
-    let merged = match merge(&existing.session, s) {
+    // A close by the server is provisional: the device's own version, at
+    // least as new as the one the server closed, replaces it.
+    let (merged, changes) = if existing.closed_by_server {
+        (
+            merge::merge_over_server_close(&existing.session, s),
+            merge::replaces_server_close(&existing.session, s),
+        )
+    } else {
+        (
+            merge::merge(&existing.session, s),
+            merge::changes(&existing.session, s),
+        )
+    };
+    let merged = match merged {
         Ok(merged) => merged,
         Err(refused) => return Ok(UpsertOutcome::Refused(refused)),
     };
-    if !worktime_protocol::merge::changes(&existing.session, s) {
+    if !changes {
         return Ok(UpsertOutcome::Stored {
             record: existing,
             changed: false,
         });
     }
+    *seq += 1;
     st.update.execute(rusqlite::params![
         by.device_id,
         merged.started_at.0,
@@ -257,10 +351,11 @@ fn upsert_one(
         state_text(merged.state),
         merged.updated_at.0,
         now.0,
+        *seq,
         row_id,
     ])?;
     Ok(UpsertOutcome::Stored {
-        record: stored(merged),
+        record: stored(merged, *seq),
         changed: true,
     })
 }
@@ -368,7 +463,9 @@ pub(super) fn revoke_all_devices(
     Ok(ids)
 }
 
-/// Ends active sessions silent since `silent_since` at their last update.
+/// Ends active sessions whose device has sent nothing since `silent_since`
+/// (neither a change to the session nor any other request), at their last
+/// update, marked closed by the server.
 pub(super) fn close_stale(
     conn: &mut Connection,
     silent_since: UnixMillis,
@@ -377,17 +474,24 @@ pub(super) fn close_stale(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let ids = tx
         // The literal `'active'` lets the planner use the partial index
-        // `sessions_active_received`.
-        .prepare("SELECT id FROM sessions WHERE state = 'active' AND received_at < ?1")?
+        // `sessions_active_received`; the device's last request is its
+        // `last_seen_at` (or its creation, before any).
+        .prepare(
+            "SELECT s.id FROM sessions s JOIN devices d ON d.id = s.device_id \
+             WHERE s.state = 'active' AND s.received_at < ?1 \
+             AND COALESCE(d.last_seen_at, d.created_at) < ?1 ORDER BY s.id",
+        )?
         .query_map([silent_since.0], |r| r.get(0))?
         .collect::<rusqlite::Result<Vec<i64>>>()?;
+    let mut seq = last_seq(&tx)?;
     let mut closed = Vec::with_capacity(ids.len());
     for id in ids {
+        seq += 1;
         tx.prepare_cached(
             "UPDATE sessions SET state = ?1, ended_at = updated_at, closed_by_server = 1, \
-             received_at = ?2 WHERE id = ?3",
+             received_at = ?2, seq = ?3 WHERE id = ?4",
         )?
-        .execute((state_text(SessionState::Ended), now.0, id))?;
+        .execute((state_text(SessionState::Ended), now.0, seq, id))?;
         let (_, record) = tx
             .prepare_cached(&format!(
                 "SELECT {SESSION_COLUMNS} FROM {SESSION_FROM} WHERE s.id = ?1"
@@ -397,4 +501,47 @@ pub(super) fn close_stale(
     }
     tx.commit()?;
     Ok(closed)
+}
+
+/// Renames a user; `None` if there is no such user.
+pub(super) fn rename_user(
+    conn: &mut Connection,
+    name: &str,
+    new_name: &str,
+) -> Result<Option<()>, StoreError> {
+    match conn.execute(
+        "UPDATE users SET name = ?1 WHERE name = ?2",
+        (new_name, name),
+    ) {
+        Ok(0) => Ok(None),
+        Ok(_) => Ok(Some(())),
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::ConstraintViolation => {
+            Err(StoreError::UserExists(new_name.to_owned()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Sets or clears a user's admin flag; `None` if there is no such user.
+pub(super) fn set_admin(
+    conn: &mut Connection,
+    name: &str,
+    admin: bool,
+) -> Result<Option<()>, StoreError> {
+    let changed = conn.execute("UPDATE users SET admin = ?1 WHERE name = ?2", (admin, name))?;
+    Ok((changed > 0).then_some(()))
+}
+
+/// Deletes a user with every session and device token of theirs, in one
+/// transaction; returns `(sessions, devices)` deleted.
+pub(super) fn delete_user(
+    conn: &mut Connection,
+    user_id: i64,
+) -> Result<(usize, usize), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let sessions = tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
+    let devices = tx.execute("DELETE FROM devices WHERE user_id = ?1", [user_id])?;
+    tx.execute("DELETE FROM users WHERE id = ?1", [user_id])?;
+    tx.commit()?;
+    Ok((sessions, devices))
 }

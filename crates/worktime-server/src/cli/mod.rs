@@ -1,6 +1,6 @@
-//! The command line: `serve`, `user add|list`, `token create|list|revoke`.
-//! Every subcommand works on the database file given by `--db` (default
-//! `./worktime.db`), also while a server runs on it.
+//! The command line: `serve`, `backup`, `user add|list|rename|admin|export|delete`,
+//! `token create|list|revoke`. Every subcommand works on the database file
+//! given by `--db` (default `./worktime.db`), also while a server runs on it.
 
 use crate::clock::{Clock, SystemClock};
 use crate::logging::{self, LogFormat};
@@ -13,6 +13,8 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use worktime_protocol::time::rfc3339;
+
+mod export;
 
 /// `worktime-server`: the WorkTime Sync reference server and its admin CLI.
 #[derive(Debug, Parser)]
@@ -40,6 +42,25 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Copy the database to a new file with SQLite's online backup (the
+    /// server may keep running and writing meanwhile).
+    Backup {
+        /// The copy to write; must not exist.
+        #[arg(long)]
+        to: PathBuf,
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        db: DbArg,
+    },
+}
+
+/// `on` or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    /// Set.
+    On,
+    /// Clear.
+    Off,
 }
 
 /// The database file every subcommand works on.
@@ -71,6 +92,24 @@ pub struct ServeArgs {
     /// Turn the per-token rate limit off (benchmarks).
     #[arg(long)]
     pub no_rate_limit: bool,
+    /// Also serve `GET /metrics` without a token on this address (keep it
+    /// where only the metrics scraper reaches); otherwise `/metrics` needs
+    /// an admin token.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
+    /// Requests handled at once; more are answered 503 with Retry-After.
+    #[arg(long, default_value_t = 256)]
+    pub max_in_flight: usize,
+    /// Open connections at most; more wait to be accepted.
+    #[arg(long, default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Write jobs that may wait for the database; more are answered 503.
+    #[arg(long, default_value_t = crate::store::sqlite::DEFAULT_WRITER_QUEUE)]
+    pub writer_queue: usize,
+    /// Seconds a device must have sent nothing before the server closes its
+    /// open sessions (and the server must have run before its first sweep).
+    #[arg(long, default_value_t = 20 * 60)]
+    pub stale_after_secs: u64,
     /// Log line format.
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -92,6 +131,48 @@ pub enum UserCommand {
     },
     /// List users.
     List {
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        db: DbArg,
+    },
+    /// Rename a user (their sessions and tokens stay theirs).
+    Rename {
+        /// The current name.
+        name: String,
+        /// The new name.
+        new_name: String,
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        db: DbArg,
+    },
+    /// Give or take a user's admin flag.
+    Admin {
+        /// The user.
+        name: String,
+        /// `on` or `off`.
+        #[arg(value_enum)]
+        switch: Switch,
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        db: DbArg,
+    },
+    /// Print everything stored about a user as JSON (a privacy export):
+    /// the user, their devices (never the tokens) and all their sessions.
+    Export {
+        /// The user.
+        name: String,
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        db: DbArg,
+    },
+    /// Delete a user with all their sessions and device tokens, for good.
+    #[command(alias = "remove")]
+    Delete {
+        /// The user.
+        name: String,
+        /// Confirms the deletion (nothing is deleted without it).
+        #[arg(long)]
+        yes: bool,
         #[command(flatten)]
         #[allow(missing_docs)]
         db: DbArg,
@@ -153,6 +234,9 @@ pub enum CliError {
     /// A user name or device label breaks the rules.
     #[error("{0}")]
     Invalid(String),
+    /// The export could not be written as JSON.
+    #[error("could not write the export: {0}")]
+    Export(#[from] serde_json::Error),
 }
 
 fn valid_user_name(name: &str) -> Result<(), CliError> {
@@ -199,7 +283,57 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     writeln!(out, "{}\t{role}", user.name)?;
                 }
             }
+            UserCommand::Rename { name, new_name, db } => {
+                valid_user_name(&new_name)?;
+                if !open(&db)?.rename_user(&name, &new_name).await? {
+                    return Err(CliError::UnknownUser(name));
+                }
+                writeln!(out, "renamed user {name} to {new_name}")?;
+            }
+            UserCommand::Admin { name, switch, db } => {
+                if !open(&db)?.set_admin(&name, switch == Switch::On).await? {
+                    return Err(CliError::UnknownUser(name));
+                }
+                let now = if switch == Switch::On {
+                    "an admin"
+                } else {
+                    "not an admin"
+                };
+                writeln!(out, "user {name} is now {now}")?;
+            }
+            UserCommand::Export { name, db } => {
+                let store = open(&db)?;
+                let user = store
+                    .find_user(&name)
+                    .await?
+                    .ok_or(CliError::UnknownUser(name))?;
+                let devices = store.list_devices(user.id, true).await?;
+                let sessions = store.user_sessions(user.id).await?;
+                serde_json::to_writer_pretty(&mut out, &export::of(&user, &devices, &sessions))?;
+                writeln!(out)?;
+            }
+            UserCommand::Delete { name, yes, db } => {
+                let store = open(&db)?;
+                let user = store
+                    .find_user(&name)
+                    .await?
+                    .ok_or_else(|| CliError::UnknownUser(name.clone()))?;
+                if !yes {
+                    return Err(CliError::Invalid(format!(
+                        "this deletes {name} with all their sessions and tokens; add --yes to confirm"
+                    )));
+                }
+                let (sessions, devices) = store.delete_user(user.id).await?;
+                writeln!(
+                    out,
+                    "deleted user {name}, {sessions} sessions and {devices} device tokens"
+                )?;
+            }
         },
+        Command::Backup { to, db } => {
+            open(&db)?.backup(&to).await?;
+            writeln!(out, "backed up {} to {}", db.db.display(), to.display())?;
+        }
         Command::Token { command } => match command {
             TokenCommand::Create { user, device, db } => {
                 valid_label(&device)?;
@@ -261,25 +395,55 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
                 .into(),
         ));
     }
+    if args.max_in_flight == 0 || args.max_connections == 0 || args.writer_queue == 0 {
+        return Err(CliError::Invalid(
+            "--max-in-flight, --max-connections and --writer-queue must be above 0".into(),
+        ));
+    }
+    let stale_after = std::time::Duration::from_secs(args.stale_after_secs.max(1));
     let clock = Arc::new(SystemClock);
-    let store = Arc::new(SqliteStore::open(&args.db.db, clock.now())?);
+    let store = Arc::new(SqliteStore::open_with_queue(
+        &args.db.db,
+        clock.now(),
+        args.writer_queue,
+    )?);
     let config = ServerConfig {
         allow_origins: args.allow_origins,
         rate_limit: (!args.no_rate_limit).then_some(RateLimit {
             per_second: args.rate_per_second,
             burst: args.rate_burst,
         }),
+        max_in_flight: args.max_in_flight,
+        max_connections: args.max_connections,
+        stale_after,
+        // A sweep at least every minute, and a few within the stale time.
+        closer_every: (stale_after / 4).min(std::time::Duration::from_secs(60)),
         ..ServerConfig::default()
     };
     let listener = tokio::net::TcpListener::bind(&args.addr).await?;
     let addr = listener.local_addr()?;
+    let metrics = match &args.metrics_addr {
+        Some(at) => Some(tokio::net::TcpListener::bind(at).await?),
+        None => None,
+    };
     tracing::info!(%addr, db = %args.db.db.display(), "listening");
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on http://{addr}")?;
+        if let Some(metrics) = &metrics {
+            writeln!(out, "metrics on http://{}/metrics", metrics.local_addr()?)?;
+        }
         out.flush()?;
     }
     let state = AppState::new(store, clock, config);
+    if let Some(metrics) = metrics {
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::serve_metrics(metrics, state).await {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        });
+    }
     crate::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
