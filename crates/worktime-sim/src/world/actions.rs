@@ -30,6 +30,8 @@ impl World {
             tab: TabId(tab),
             pr,
             event,
+            // One showing per run: the global `seq` orders every report.
+            doc: worktime_core::DocId(0),
             seq: self.seq,
         }
     }
