@@ -20,8 +20,8 @@ const isId = (v) => typeof v === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v);
 
 /** Fields each message type carries, with a check for each. */
 const CONTENT_MESSAGES = {
-  'page-state': { path: isString(MAX_PATH), visible: isBool, seq: isSeq },
-  'page-left': { path: isString(MAX_PATH), seq: isSeq },
+  'page-state': { path: isString(MAX_PATH), visible: isBool, doc: isSeq, seq: isSeq },
+  'page-left': { path: isString(MAX_PATH), doc: isSeq, seq: isSeq },
 };
 
 const PAGE_MESSAGES = {

@@ -13,8 +13,9 @@ use crate::storage::to_js;
 use serde::Serialize;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use worktime_core::{Command, Input, PageEvent, TabId};
-use worktime_protocol::{LocalId, PrRef};
+use worktime_core::{Command, DocId, Input, PageEvent, TabId};
+use worktime_protocol::LocalId;
+use worktime_protocol::page::pull_request_of_path;
 
 /// The started shell, as the service worker holds it.
 #[wasm_bindgen]
@@ -47,6 +48,7 @@ impl Extension {
     /// | `woke` (installed, startup, any start) | — | — |
     /// | `alarm` (`chrome.alarms.onAlarm`) | the alarm's name | — |
     /// | `tab-removed` (`chrome.tabs.onRemoved`) | — | the tab's id |
+    /// | `tab-updated` (`chrome.tabs.onUpdated`, status `loading`) | the tab's URL, or `null` when the extension may not see it | the tab's id |
     /// | `idle` (`chrome.idle.onStateChanged`) | `active`, `idle` or `locked` | — |
     /// | `network` (`online` / `offline`) | `true` or `false` | — |
     /// | `content` | the checked content-script message | its tab's id |
@@ -78,6 +80,26 @@ impl Extension {
             "tab-removed" => {
                 let tab = tab()?;
                 shell.input(|now| Input::TabRemoved { now, tab }).await
+            }
+            "tab-updated" => {
+                let tab = tab()?;
+                // A github.com page has the content script, which reports
+                // what it shows; any other page is one the tab left GitHub
+                // for (its URL is hidden from us without the `tabs`
+                // permission, and we need not know it). A tab no session
+                // times is not worth a turn.
+                let on_github = detail
+                    .as_string()
+                    .is_some_and(|url| url.starts_with("https://github.com/"));
+                if !on_github && shell.times_tab(tab) {
+                    shell
+                        .input(|now| Input::LeftPullRequest {
+                            now,
+                            tab,
+                            report: None,
+                        })
+                        .await
+                }
             }
             "idle" => {
                 let idle = match detail.as_string().as_deref() {
@@ -114,33 +136,51 @@ fn malformed(message: String) -> JsValue {
 impl Extension {
     /// A checked message from the content script in tab `tab`.
     async fn content_message(&self, tab: TabId, message: ContentMessage) {
-        let (path, event, seq) = match message {
-            ContentMessage::PageState { path, visible, seq } => (
+        let (path, event, doc, seq) = match message {
+            ContentMessage::PageState {
+                path,
+                visible,
+                doc,
+                seq,
+            } => (
                 path,
                 if visible {
                     PageEvent::Visible
                 } else {
                     PageEvent::Hidden
                 },
+                doc,
                 seq,
             ),
-            ContentMessage::PageLeft { path, seq } => (path, PageEvent::Closed, seq),
+            ContentMessage::PageLeft { path, doc, seq } => (path, PageEvent::Closed, doc, seq),
         };
-        match PrRef::from_url_path(&path) {
-            Some(pr) => {
+        let doc = DocId(doc);
+        match (pull_request_of_path(&path), event) {
+            (Some(pr), _) => {
                 self.shell
                     .input(|now| Input::Page {
                         now,
                         tab,
                         pr,
                         event,
+                        doc,
                         seq,
                     })
                     .await
             }
             // The tab navigated (inside GitHub) to a page that is not a pull
-            // request: for the engine the tab no longer shows one.
-            None => self.shell.input(|now| Input::TabRemoved { now, tab }).await,
+            // request: it leaves its PR, and stays a tab that may show one.
+            (None, PageEvent::Visible | PageEvent::Hidden) => {
+                self.shell
+                    .input(|now| Input::LeftPullRequest {
+                        now,
+                        tab,
+                        report: Some((doc, seq)),
+                    })
+                    .await
+            }
+            // A page that was no pull request went away: nothing to end.
+            (None, PageEvent::Closed) => {}
         }
     }
 

@@ -33,6 +33,9 @@ extern "C" {
 
     #[wasm_bindgen(method, catch, js_name = openTabs)]
     fn open_tabs_js(this: &Host) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = firstStartThisBrowserRun)]
+    fn first_start_this_browser_run_js(this: &Host) -> Result<JsValue, JsValue>;
 }
 
 /// Awaits `value` if it is a promise; a failure is logged, never raised:
@@ -85,6 +88,21 @@ impl Host {
     /// Tells open pages that the popup view changed.
     pub async fn broadcast(&self, view: &JsValue) {
         settle("broadcast", self.broadcast_js(view)).await;
+    }
+
+    /// Whether this is the worker's first start since the browser started
+    /// (a marker in `chrome.storage.session`, which a browser restart
+    /// clears). Chrome reuses tab ids after a restart, so tab ids stored in
+    /// an earlier run name other tabs. Unknown counts as a first start: a
+    /// session ended early is better than one timed on the wrong tab.
+    pub async fn first_start_this_browser_run(&self) -> bool {
+        settle(
+            "firstStartThisBrowserRun",
+            self.first_start_this_browser_run_js(),
+        )
+        .await
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true)
     }
 
     /// Ids of every open tab (empty if they cannot be listed).

@@ -19,14 +19,19 @@ pub enum ContentMessage {
         path: String,
         /// `document.visibilityState === "visible"`.
         visible: bool,
-        /// Report order within the tab (µs since the epoch).
+        /// The showing of the page (a random number per document load and
+        /// back/forward-cache restore).
+        doc: u64,
+        /// Report order within the showing (1, 2, 3, …).
         seq: u64,
     },
     /// `pagehide`: the page that showed `path` is going away.
     PageLeft {
         /// The path the page showed.
         path: String,
-        /// Report order within the tab (µs since the epoch).
+        /// The showing of the page.
+        doc: u64,
+        /// Report order within the showing.
         seq: u64,
     },
 }
@@ -77,6 +82,7 @@ pub struct Fields {
     kind: String,
     path: Option<String>,
     visible: Option<bool>,
+    doc: Option<u64>,
     seq: Option<u64>,
     id: Option<String>,
     server_url: Option<String>,
@@ -89,6 +95,7 @@ impl Fields {
         let present = [
             ("path", self.path.is_some()),
             ("visible", self.visible.is_some()),
+            ("doc", self.doc.is_some()),
             ("seq", self.seq.is_some()),
             ("id", self.id.is_some()),
             ("serverUrl", self.server_url.is_some()),
@@ -119,17 +126,19 @@ impl TryFrom<Fields> for ContentMessage {
     fn try_from(f: Fields) -> Result<Self, String> {
         match f.kind.as_str() {
             "page-state" => {
-                f.only(&["path", "visible", "seq"])?;
+                f.only(&["path", "visible", "doc", "seq"])?;
                 Ok(ContentMessage::PageState {
                     path: need(f.path, "path")?,
                     visible: need(f.visible, "visible")?,
+                    doc: need(f.doc, "doc")?,
                     seq: need(f.seq, "seq")?,
                 })
             }
             "page-left" => {
-                f.only(&["path", "seq"])?;
+                f.only(&["path", "doc", "seq"])?;
                 Ok(ContentMessage::PageLeft {
                     path: need(f.path, "path")?,
+                    doc: need(f.doc, "doc")?,
                     seq: need(f.seq, "seq")?,
                 })
             }
@@ -203,17 +212,19 @@ mod tests {
     #[test]
     fn content_messages_decode_with_exactly_their_fields() {
         assert_eq!(
-            content(r#"{"type":"page-state","path":"/o/r/pull/1","visible":true,"seq":7}"#),
+            content(r#"{"type":"page-state","path":"/o/r/pull/1","visible":true,"doc":3,"seq":7}"#),
             Ok(ContentMessage::PageState {
                 path: "/o/r/pull/1".into(),
                 visible: true,
+                doc: 3,
                 seq: 7
             })
         );
         assert_eq!(
-            content(r#"{"type":"page-left","path":"/o/r/pull/1","seq":8}"#),
+            content(r#"{"type":"page-left","path":"/o/r/pull/1","doc":3,"seq":8}"#),
             Ok(ContentMessage::PageLeft {
                 path: "/o/r/pull/1".into(),
+                doc: 3,
                 seq: 8
             })
         );
@@ -256,19 +267,23 @@ mod tests {
     fn a_missing_extra_or_mistyped_field_or_unknown_type_is_refused_with_its_name() {
         let refused = [
             (
-                content_err(r#"{"type":"page-state","path":"/p","seq":1}"#),
+                content_err(r#"{"type":"page-state","path":"/p","doc":1,"seq":1}"#),
                 "visible",
             ),
             (
-                content_err(r#"{"type":"page-left","path":"/p","seq":1,"visible":true}"#),
+                content_err(r#"{"type":"page-state","path":"/p","visible":true,"seq":1}"#),
+                "doc",
+            ),
+            (
+                content_err(r#"{"type":"page-left","path":"/p","doc":1,"seq":1,"visible":true}"#),
                 "visible",
             ),
             (
-                content_err(r#"{"type":"page-left","path":"/p","seq":-1}"#),
+                content_err(r#"{"type":"page-left","path":"/p","doc":1,"seq":-1}"#),
                 "-1",
             ),
             (
-                content_err(r#"{"type":"page-left","path":"/p","seq":1,"tab":3}"#),
+                content_err(r#"{"type":"page-left","path":"/p","doc":1,"seq":1,"tab":3}"#),
                 "tab",
             ),
             (content_err(r#"{"type":"get-status"}"#), "get-status"),

@@ -79,7 +79,13 @@ impl Shell {
             ));
         }
         let quarantined = storage::quarantine_count(&db).await?;
-        let open_tabs = host.open_tabs().await;
+        // Tab ids of an earlier browser run name other tabs now: on the
+        // run's first start, every stored tab is gone.
+        let open_tabs = if host.first_start_this_browser_run().await {
+            Vec::new()
+        } else {
+            host.open_tabs().await
+        };
         let online = http::online();
         let shell = Rc::new(Shell {
             db,
@@ -215,7 +221,7 @@ impl Shell {
     /// Shows `view` on the badge and in any open popup.
     async fn publish(&self, view: &worktime_core::status::SyncView) {
         let popup = self.popup_view_of(view, clock::now());
-        let badge = view::badge(view, popup.storage_error.is_some());
+        let badge = view::badge(view, popup.configured, popup.storage_error.is_some());
         self.host.set_badge(&badge.text, badge.color).await;
         if let Ok(js) = storage::to_js(&popup, "view") {
             self.host.broadcast(&js).await;
@@ -306,6 +312,15 @@ impl Shell {
             self.backlog.borrow().error().map(str::to_owned),
             now,
         )
+    }
+
+    /// Whether a session is timing `tab` (so an event about it is worth a
+    /// turn of the engine).
+    pub fn times_tab(&self, tab: worktime_core::TabId) -> bool {
+        self.engine
+            .borrow()
+            .running_sessions()
+            .any(|r| r.tabs.iter().any(|t| t.tab == tab))
     }
 
     /// Takes the engine's answer to the last Sync-now command.
