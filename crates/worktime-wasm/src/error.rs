@@ -39,7 +39,9 @@ pub enum SettingsError {
     InvalidUrl,
     /// Only https, or http to this computer, is allowed: the token must not
     /// travel in clear text over a network.
-    #[error("Server URL must start with https:// (http:// only for localhost or 127.0.0.1)")]
+    #[error(
+        "Server URL must start with https:// (http:// only for this computer: localhost, 127.x.x.x or [::1])"
+    )]
     InsecureUrl,
     /// The URL carries a user name, password, query or fragment.
     #[error(
