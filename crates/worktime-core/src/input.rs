@@ -82,6 +82,11 @@ pub enum Input {
         now: UnixMillis,
         /// True for `idle` and `locked`, false for `active`.
         idle: bool,
+        /// For `idle`: the user's last input, `now` minus the detection
+        /// threshold. Active time stops there, not when idle was detected.
+        /// `None` stops it at `now` (`locked`, `active`).
+        #[serde(default)]
+        last_input: Option<UnixMillis>,
     },
     /// `online` / `offline` events: a hint about the network.
     Network {

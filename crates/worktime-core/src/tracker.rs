@@ -421,19 +421,35 @@ impl Tracker {
         self.idle = idle;
     }
 
-    /// Idle or locked stops active time; active resumes it, and a visible
-    /// tab whose session the safety timeout ended starts a new one (`new_id`
-    /// supplies the ids).
+    /// Idle or locked stops active time — at `last_input` when given (the
+    /// time counted since then was no review), else now; active resumes
+    /// it, and a visible tab whose session the safety timeout ended starts
+    /// a new one (`new_id` supplies the ids).
     pub(crate) fn set_idle(
         &mut self,
         now: UnixMillis,
         idle: bool,
+        last_input: Option<UnixMillis>,
         mut new_id: impl FnMut() -> LocalId,
     ) -> Vec<Change> {
         let mut changes = Vec::new();
         if self.idle != idle {
+            let was_running: Vec<LocalId> = self
+                .sessions
+                .values()
+                .filter(|r| self.running(r))
+                .map(|r| r.session.local_id.clone())
+                .collect();
             self.accrue_all(now, &mut changes);
             self.idle = idle;
+            if let (true, Some(cut)) = (idle, last_input) {
+                for id in was_running {
+                    if let Some(rec) = self.sessions.get_mut(&id) {
+                        trim_to(rec, cut, now);
+                        changes.push(Change::Updated(rec.clone()));
+                    }
+                }
+            }
         }
         if !idle {
             let back: Vec<(TabId, PrRef)> = self
@@ -591,6 +607,22 @@ fn accrue(rec: &mut SessionRecord, now: UnixMillis, running: bool) {
     }
     rec.last_checkpoint = now;
     stamp(rec, now);
+}
+
+/// Takes back the active time a running session was credited after `cut`
+/// (the user's last input), up to `now`: never more than that span, nor
+/// more than the session has, nor from before it started. Its last active
+/// moment becomes `cut`.
+fn trim_to(rec: &mut SessionRecord, cut: UnixMillis, now: UnixMillis) {
+    let cut = cut.max(rec.session.started_at).min(now);
+    let over = u64::try_from(now.since(cut).0).unwrap_or(0);
+    rec.active_ms = rec.active_ms.saturating_sub(over);
+    rec.last_active = Some(cut);
+    // The wire count may only shrink here: recompute it from the record.
+    let secs = u32::try_from(rec.active_ms / 1000)
+        .unwrap_or(u32::MAX)
+        .min(MAX_ACTIVE_SECONDS);
+    rec.session.active_seconds = secs;
 }
 
 /// Refreshes the wire fields from the record, keeping `updated_at` monotonic

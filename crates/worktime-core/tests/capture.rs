@@ -335,7 +335,11 @@ fn an_idle_session_ends_after_ten_minutes_and_the_user_coming_back_starts_a_new_
     shell.page(1, 7, PageEvent::Visible);
     shell.advance(30_000);
     let now = shell.now;
-    shell.handle(Input::UserIdle { now, idle: true });
+    shell.handle(Input::UserIdle {
+        now,
+        idle: true,
+        last_input: None,
+    });
     shell.advance(INACTIVE_LIMIT.0 + 60_000);
     let done = ended(&shell);
     assert_eq!(done.len(), 1);
@@ -344,7 +348,11 @@ fn an_idle_session_ends_after_ten_minutes_and_the_user_coming_back_starts_a_new_
     assert_eq!(shell.engine.running_sessions().count(), 0);
     // The tab never changed, so it sends no report: the user's return does it.
     let now = shell.now;
-    shell.handle(Input::UserIdle { now, idle: false });
+    shell.handle(Input::UserIdle {
+        now,
+        idle: false,
+        last_input: None,
+    });
     let running: Vec<_> = shell.engine.running_sessions().collect();
     assert_eq!(running.len(), 1, "the visible tab was not timed again");
     assert_eq!(running[0].session.started_at, now);
@@ -368,4 +376,56 @@ fn a_forgotten_hidden_tab_found_at_start_ends_at_its_last_active_moment() {
     assert_eq!(done.len(), 1);
     assert_eq!(done[0].ended_at, Some(UnixMillis(T0 + 15_000)));
     assert_eq!(shell.view().current, None, "still shown in progress");
+}
+
+#[test]
+fn going_idle_stops_active_time_at_the_last_input_not_when_idle_was_detected() {
+    // Chrome says "idle" once the threshold (3 min) passed without input:
+    // those 3 minutes were no review.
+    let mut shell = Shell::new();
+    shell.set_online(false);
+    shell.page(1, 7, PageEvent::Visible);
+    shell.advance(5 * 60_000); // 2 min of review, then 3 min away
+    let now = shell.now;
+    shell.handle(Input::UserIdle {
+        now,
+        idle: true,
+        last_input: Some(UnixMillis(now.0 - 3 * 60_000)),
+    });
+    let rec = shell.engine.running_sessions().next().unwrap();
+    assert_eq!(
+        rec.session.active_seconds, 120,
+        "the idle threshold was counted"
+    );
+    assert_eq!(rec.last_active, Some(UnixMillis(T0 + 120_000)));
+    shell.advance(60_000);
+    let now = shell.now;
+    shell.handle(Input::UserIdle {
+        now,
+        idle: false,
+        last_input: None,
+    });
+    shell.advance(10_000);
+    shell.remove_tab(1);
+    assert_eq!(ended(&shell)[0].active_seconds, 130);
+}
+
+#[test]
+fn an_idle_threshold_longer_than_the_review_takes_back_no_more_than_it_had() {
+    let mut shell = Shell::new();
+    shell.set_online(false);
+    shell.page(1, 7, PageEvent::Hidden);
+    shell.page(1, 7, PageEvent::Visible);
+    shell.advance(20_000);
+    let now = shell.now;
+    // The last input was before this session started.
+    shell.handle(Input::UserIdle {
+        now,
+        idle: true,
+        last_input: Some(UnixMillis(now.0 - 60_000)),
+    });
+    shell.remove_tab(1);
+    let done = ended(&shell);
+    assert_eq!(done[0].active_seconds, 0);
+    assert!(done[0].ended_at >= Some(done[0].started_at));
 }

@@ -91,10 +91,18 @@ fn idle_or_locked_stops_active_time() {
     shell.page(1, 7, PageEvent::Visible);
     shell.advance(10_000);
     let now = shell.now;
-    shell.handle(Input::UserIdle { now, idle: true });
+    shell.handle(Input::UserIdle {
+        now,
+        idle: true,
+        last_input: None,
+    });
     shell.advance(60_000);
     let now = shell.now;
-    shell.handle(Input::UserIdle { now, idle: false });
+    shell.handle(Input::UserIdle {
+        now,
+        idle: false,
+        last_input: None,
+    });
     shell.advance(5_000);
     shell.leave(1, 7);
     assert_eq!(shell.only_queued().session.active_seconds, 15);

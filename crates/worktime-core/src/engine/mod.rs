@@ -193,12 +193,16 @@ impl Engine {
                 let changes = self.tracker.tab_removed(now, tab);
                 self.apply_changes(now, changes);
             }
-            Input::UserIdle { now, idle } => {
+            Input::UserIdle {
+                now,
+                idle,
+                last_input,
+            } => {
                 self.observe_clock(now);
                 let rng = &mut self.rng;
-                let changes = self
-                    .tracker
-                    .set_idle(now, idle, || LocalId::from_random(rng.next_u128()));
+                let changes = self.tracker.set_idle(now, idle, last_input, || {
+                    LocalId::from_random(rng.next_u128())
+                });
                 self.apply_changes(now, changes);
                 if self.meta.user_idle != idle {
                     self.meta.user_idle = idle;

@@ -146,6 +146,7 @@ impl World {
                 self.input(Input::UserIdle {
                     now: self.now(),
                     idle: self.idle,
+                    last_input: None,
                 });
             }
             770..=799 => {
