@@ -31,6 +31,11 @@ const host = {
   clearAlarm(name) {
     return chrome.alarms.clear(name);
   },
+  /** Report idle after `seconds` without input (the user's setting, read by
+   * the shell at every start; locked screens are reported anyway). */
+  setIdleDetection(seconds) {
+    chrome.idle.setDetectionInterval(seconds);
+  },
   /** The toolbar badge: pending count, `!`, or empty. */
   async setBadge(text, color) {
     await chrome.action.setBadgeText({ text });
@@ -112,8 +117,6 @@ function forward(what, f) {
     .catch((err) => console.error(`WorkTime Sync: ${what} failed:`, errorToPlain(err)));
 }
 
-// Ask Chrome to report idle after 60 s without input (and locked screens).
-chrome.idle.setDetectionInterval(60);
 
 /** Hands one event to the shell's single entry point,
  * `Extension.handle(event, detail, tabId)` (see its table in

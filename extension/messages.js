@@ -30,6 +30,8 @@ const PAGE_MESSAGES = {
   'retry-failed': { id: isId },
   'discard-failed': { id: isId },
   'get-settings': {},
+  'get-timing': {},
+  'save-timing': { idleSeconds: (v) => Number.isSafeInteger(v) && v >= 0 },
   'save-settings': { serverUrl: isString(MAX_SETTING), token: isString(MAX_SETTING) },
   'test-connection': { serverUrl: isString(MAX_SETTING), token: isString(MAX_SETTING) },
 };

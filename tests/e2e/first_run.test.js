@@ -2,7 +2,8 @@
 // set the popup says the extension is not set up and links to Options, with
 // no red badge; "Signed out" comes only once a server refused the token. And
 // the token goes over http only to a real loopback address: a host name
-// that merely starts with "127." is refused, and nothing is saved.
+// that merely starts with "127." is refused, and nothing is saved. The idle
+// threshold (point 6) is a setting of its own, with Chrome's 15 s floor.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { askWorker } from './support/browser.js';
@@ -57,6 +58,31 @@ test('http://127.evil.example is refused as insecure, and the saved settings do 
     assert.equal(probe.error.variant, 'InsecureUrl');
   }
   assert.deepEqual(await askWorker(options, { type: 'get-settings' }), before, 'nothing was saved');
+  await options.close();
+});
+
+test('the idle threshold is 3 minutes by default, can be set before any server, and a value under 15 s is refused', async () => {
+  const options = await stack.ext.context.newPage();
+  await options.goto(stack.ext.url('options.html'));
+  await waitFor('the options page to show the saved threshold', async () =>
+    (await options.inputValue('#idle-minutes')) === '3');
+  assert.deepEqual(await askWorker(options, { type: 'get-timing' }), { ok: true, reply: { idleSeconds: 180 } });
+
+  await options.fill('#idle-minutes', '0.25');
+  await options.click('#save');
+  await waitFor('Saved.', async () => (await options.textContent('#result')) === 'Saved.');
+  assert.deepEqual(await askWorker(options, { type: 'get-timing' }), { ok: true, reply: { idleSeconds: 15 } });
+  assert.equal((await askWorker(options, { type: 'get-settings' })).reply.serverUrl, '', 'no server was saved');
+
+  await options.fill('#idle-minutes', '0.1');
+  await options.click('#save');
+  await waitFor('the refusal', async () => /15 seconds/.test(await options.textContent('#result')));
+  const refused = await askWorker(options, { type: 'save-timing', idleSeconds: 14 });
+  assert.equal(refused.ok, false);
+  assert.equal(refused.error.variant, 'InvalidIdleThreshold');
+  assert.deepEqual(await askWorker(options, { type: 'get-timing' }), { ok: true, reply: { idleSeconds: 15 } }, 'unchanged');
+  await options.reload();
+  await waitFor('the stored threshold after a reload', async () => (await options.inputValue('#idle-minutes')) === '0.25');
   await options.close();
 });
 

@@ -31,6 +31,8 @@ test('page commands from our own pages are accepted', () => {
     { type: 'discard-failed', id: 'abc' },
     { type: 'get-settings' },
     { type: 'save-settings', serverUrl: 'https://wt.example', token: 't' },
+    { type: 'get-timing' },
+    { type: 'save-timing', idleSeconds: 180 },
     { type: 'test-connection', serverUrl: '', token: '' },
   ]) {
     assert.deepEqual(checkMessage(m, fromPopup, ID, ORIGIN), { family: 'page', message: m });
@@ -70,4 +72,7 @@ test('malformed messages are refused and name what is wrong', () => {
   refused({ type: 'page-state', path: '/a/b/pull/1', visible: true, doc: 2 ** 53, seq: 1 }, fromTab, 'InvalidField');
   refused({ type: 'page-left', path: '/a/b/pull/1', doc: '7', seq: 1 }, fromTab, 'InvalidField');
   refused({ type: 'toString' }, fromPopup, 'UnknownType');
+  refused({ type: 'save-timing', idleSeconds: '180' }, fromPopup, 'InvalidField');
+  refused({ type: 'save-timing' }, fromPopup, 'InvalidField');
+  refused({ type: 'save-timing', idleSeconds: 180 }, fromTab, 'WrongOrigin');
 });

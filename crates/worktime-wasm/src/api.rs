@@ -10,6 +10,7 @@ use crate::messages::{ContentMessage, PageMessage};
 use crate::settings::{self, SettingsView};
 use crate::shell::{FALLBACK_ALARM, Shell, WAKE_ALARM};
 use crate::storage::to_js;
+use crate::timing::{IdleThreshold, Timing};
 use serde::Serialize;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -110,7 +111,17 @@ impl Extension {
                         return Err(malformed(format!("unknown idle state {state:?}")));
                     }
                 };
-                shell.input(|now| Input::UserIdle { now, idle }).await
+                // Chrome says `idle` once the threshold passed without
+                // input: the user's last input was that long ago.
+                let last_input = (detail.as_string().as_deref() == Some("idle"))
+                    .then(|| shell.timing().idle_seconds);
+                shell
+                    .input(|now| Input::UserIdle {
+                        now,
+                        idle,
+                        last_input: last_input.map(|t| t.last_input(now)),
+                    })
+                    .await
             }
             "network" => {
                 let online = detail
@@ -209,6 +220,18 @@ impl Extension {
                 self.status_reply(None)
             }
             PageMessage::GetSettings => js(&SettingsView::of(shell.settings().as_ref())),
+            PageMessage::GetTiming => js(&shell.timing()),
+            PageMessage::SaveTiming { idle_seconds } => {
+                let timing = Timing {
+                    idle_seconds: IdleThreshold::from_secs(idle_seconds)
+                        .map_err(|e| to_js_error(&e))?,
+                };
+                shell
+                    .save_timing(timing)
+                    .await
+                    .map_err(|e| to_js_error(&e))?;
+                js(&shell.timing())
+            }
             PageMessage::SaveSettings { server_url, token } => {
                 let saved = shell.settings();
                 let next = settings::resolve(&server_url, &token, saved.as_ref())

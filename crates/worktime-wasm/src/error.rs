@@ -57,6 +57,9 @@ pub enum SettingsError {
     /// No server is configured yet.
     #[error("No server is configured yet: enter a Server URL and API token in Options")]
     NotConfigured,
+    /// The idle threshold is outside 15 s (Chrome's floor) to 1 hour.
+    #[error("Idle after must be from 15 seconds (Chrome's floor) to 60 minutes")]
+    InvalidIdleThreshold,
 }
 
 /// A request to the server did not produce a usable answer.
@@ -138,6 +141,7 @@ impl JsErrorKind for SettingsError {
             SettingsError::MissingToken => "MissingToken",
             SettingsError::InvalidToken => "InvalidToken",
             SettingsError::NotConfigured => "NotConfigured",
+            SettingsError::InvalidIdleThreshold => "InvalidIdleThreshold",
         }
     }
 }

@@ -34,6 +34,9 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_name = openTabs)]
     fn open_tabs_js(this: &Host) -> Result<JsValue, JsValue>;
 
+    #[wasm_bindgen(method, catch, js_name = setIdleDetection)]
+    fn set_idle_detection_js(this: &Host, seconds: u32) -> Result<JsValue, JsValue>;
+
     #[wasm_bindgen(method, catch, js_name = firstStartThisBrowserRun)]
     fn first_start_this_browser_run_js(this: &Host) -> Result<JsValue, JsValue>;
 }
@@ -88,6 +91,11 @@ impl Host {
     /// Tells open pages that the popup view changed.
     pub async fn broadcast(&self, view: &JsValue) {
         settle("broadcast", self.broadcast_js(view)).await;
+    }
+
+    /// `chrome.idle.setDetectionInterval(seconds)`.
+    pub async fn set_idle_detection(&self, seconds: u32) {
+        settle("setIdleDetection", self.set_idle_detection_js(seconds)).await;
     }
 
     /// Whether this is the worker's first start since the browser started

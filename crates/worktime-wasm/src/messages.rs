@@ -63,6 +63,13 @@ pub enum PageMessage {
         /// Token as typed, or empty.
         token: String,
     },
+    /// The options page wants the timing preferences.
+    GetTiming,
+    /// Save the timing preferences.
+    SaveTiming {
+        /// Seconds without input that count as idle (checked by the shell).
+        idle_seconds: u32,
+    },
     /// Try `GET /api/v1/me` with these settings, saving nothing.
     TestConnection {
         /// Server URL as typed.
@@ -87,6 +94,7 @@ pub struct Fields {
     id: Option<String>,
     server_url: Option<String>,
     token: Option<String>,
+    idle_seconds: Option<u32>,
 }
 
 impl Fields {
@@ -100,6 +108,7 @@ impl Fields {
             ("id", self.id.is_some()),
             ("serverUrl", self.server_url.is_some()),
             ("token", self.token.is_some()),
+            ("idleSeconds", self.idle_seconds.is_some()),
         ];
         match present
             .iter()
@@ -156,6 +165,13 @@ impl TryFrom<Fields> for PageMessage {
             "get-status" => (&[], PageMessage::GetStatus),
             "sync-now" => (&[], PageMessage::SyncNow),
             "get-settings" => (&[], PageMessage::GetSettings),
+            "get-timing" => (&[], PageMessage::GetTiming),
+            "save-timing" => (
+                &["idleSeconds"],
+                PageMessage::SaveTiming {
+                    idle_seconds: need(f.idle_seconds, "idleSeconds")?,
+                },
+            ),
             "retry-failed" => (
                 &["id"],
                 PageMessage::RetryFailed {
@@ -236,6 +252,11 @@ mod tests {
             (r#"{"type":"get-status"}"#, PageMessage::GetStatus),
             (r#"{"type":"sync-now"}"#, PageMessage::SyncNow),
             (r#"{"type":"get-settings"}"#, PageMessage::GetSettings),
+            (r#"{"type":"get-timing"}"#, PageMessage::GetTiming),
+            (
+                r#"{"type":"save-timing","idleSeconds":180}"#,
+                PageMessage::SaveTiming { idle_seconds: 180 },
+            ),
             (
                 r#"{"type":"retry-failed","id":"abc"}"#,
                 PageMessage::RetryFailed { id: "abc".into() },
@@ -304,6 +325,12 @@ mod tests {
                 "server_url",
             ),
             (page_err(r#""get-status""#), "string"),
+            (page_err(r#"{"type":"save-timing"}"#), "idleSeconds"),
+            (page_err(r#"{"type":"save-timing","idleSeconds":-5}"#), "-5"),
+            (
+                page_err(r#"{"type":"get-timing","idleSeconds":60}"#),
+                "idleSeconds",
+            ),
         ];
         for (result, named) in refused {
             let Some(err) = result else {

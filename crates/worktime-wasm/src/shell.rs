@@ -17,6 +17,7 @@ use crate::error::{HttpError, SettingsError, ShellError, StorageError};
 use crate::host::Host;
 use crate::http::{self, HttpRequest};
 use crate::settings::Settings;
+use crate::timing::Timing;
 use crate::view::{self, PopupView};
 use crate::{clock, log, storage};
 use gloo_timers::callback::Timeout;
@@ -45,6 +46,7 @@ pub struct Shell {
     host: Host,
     engine: RefCell<Engine>,
     settings: RefCell<Option<Settings>>,
+    timing: Cell<Timing>,
     quarantined: Cell<u32>,
     /// Writes IndexedDB refused, retried in front of the next batch.
     backlog: RefCell<WriteBacklog>,
@@ -71,6 +73,8 @@ impl Shell {
         let db = Db::open(db_name.unwrap_or(DB_NAME)).await?;
         let now = clock::now();
         let settings = storage::load_settings(&db, now).await?;
+        let timing = storage::load_timing(&db, now).await?;
+        host.set_idle_detection(timing.idle_seconds.secs()).await;
         let loaded = storage::load(&db, now).await?;
         for q in &loaded.quarantined {
             log::warn(&format!(
@@ -92,6 +96,7 @@ impl Shell {
             host,
             engine: RefCell::new(Engine::new()),
             settings: RefCell::new(settings),
+            timing: Cell::new(timing),
             quarantined: Cell::new(quarantined),
             backlog: RefCell::new(WriteBacklog::default()),
             turn: tokio::sync::Mutex::new(()),
@@ -342,6 +347,22 @@ impl Shell {
             command: worktime_core::Command::TokenSet,
         })
         .await;
+        Ok(())
+    }
+
+    /// The timing preferences in force.
+    pub fn timing(&self) -> Timing {
+        self.timing.get()
+    }
+
+    /// Stores new timing preferences and hands the idle threshold to
+    /// `chrome.idle`.
+    pub async fn save_timing(&self, timing: Timing) -> Result<(), StorageError> {
+        storage::save_timing(&self.db, &timing).await?;
+        self.timing.set(timing);
+        self.host
+            .set_idle_detection(timing.idle_seconds.secs())
+            .await;
         Ok(())
     }
 

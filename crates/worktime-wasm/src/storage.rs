@@ -6,6 +6,7 @@ use crate::db::{Db, RawWrite, stores};
 use crate::error::StorageError;
 use crate::json;
 use crate::settings::Settings;
+use crate::timing::Timing;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
@@ -14,6 +15,8 @@ use worktime_protocol::UnixMillis;
 
 /// The settings record's key in [`stores::SETTINGS`].
 const SETTINGS_KEY: &str = "server";
+/// The timing preferences' key in [`stores::SETTINGS`].
+const TIMING_KEY: &str = "timing";
 
 /// Converts a value to a plain JS object (numbers, strings, arrays, objects:
 /// what IndexedDB's structured clone keeps exactly).
@@ -168,6 +171,32 @@ pub async fn save_settings(db: &Db, settings: &Settings) -> Result<(), StorageEr
         store: stores::SETTINGS.to_owned(),
         key: SETTINGS_KEY.to_owned(),
         value: Some(to_js(settings, stores::SETTINGS)?),
+    }])
+    .await
+}
+
+/// The saved timing preferences, or the defaults. A record that does not
+/// decode is quarantined and the defaults apply.
+pub async fn load_timing(db: &Db, now: UnixMillis) -> Result<Timing, StorageError> {
+    let Some(raw) = db.get(stores::SETTINGS, TIMING_KEY).await? else {
+        return Ok(Timing::default());
+    };
+    match json::from_js::<Timing>(&raw) {
+        Ok(timing) => Ok(timing),
+        Err(reason) => {
+            db.quarantine(stores::SETTINGS, TIMING_KEY, &raw, &reason, now.0)
+                .await?;
+            Ok(Timing::default())
+        }
+    }
+}
+
+/// Saves the timing preferences (one transaction).
+pub async fn save_timing(db: &Db, timing: &Timing) -> Result<(), StorageError> {
+    db.write(&[RawWrite {
+        store: stores::SETTINGS.to_owned(),
+        key: TIMING_KEY.to_owned(),
+        value: Some(to_js(timing, stores::SETTINGS)?),
     }])
     .await
 }
