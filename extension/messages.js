@@ -31,6 +31,8 @@ const PAGE_MESSAGES = {
   'discard-failed': { id: isId },
   'get-settings': {},
   'get-timing': {},
+  'get-privacy': {},
+  'save-privacy': { timeIncognito: isBool, repos: isString(MAX_SETTING), onlyThese: isBool },
   'save-timing': { idleSeconds: (v) => Number.isSafeInteger(v) && v >= 0 },
   'save-settings': { serverUrl: isString(MAX_SETTING), token: isString(MAX_SETTING) },
   'test-connection': { serverUrl: isString(MAX_SETTING), token: isString(MAX_SETTING) },
@@ -63,7 +65,8 @@ function checkFields(message, spec) {
  * `extensionId` is chrome.runtime.id and `extensionOrigin` the
  * chrome-extension://<id>/ prefix of our own pages.
  *
- * Returns `{ family: 'content', tabId, message }` or
+ * Returns `{ family: 'content', tabId, message }` (a `page-state` gains
+ * `incognito` from the sender's tab) or
  * `{ family: 'page', message }`; throws a MessageError otherwise.
  */
 export function checkMessage(message, sender, extensionId, extensionOrigin) {
@@ -86,7 +89,10 @@ export function checkMessage(message, sender, extensionId, extensionOrigin) {
       throw new MessageError('WrongOrigin', `"${type}" must come from a github.com page`);
     }
     checkFields(message, CONTENT_MESSAGES[type]);
-    return { family: 'content', tabId, message };
+    // Whether the tab is incognito comes from Chrome, never from the page
+    // (a content script sending `incognito` was refused above).
+    const checked = type === 'page-state' ? { ...message, incognito: sender.tab.incognito === true } : message;
+    return { family: 'content', tabId, message: checked };
   }
   if (Object.prototype.hasOwnProperty.call(PAGE_MESSAGES, type)) {
     if (typeof sender.url !== 'string' || !sender.url.startsWith(extensionOrigin)) {

@@ -1,4 +1,5 @@
-// options.js — edits the server URL and API token, and the idle threshold,
+// options.js — edits the server URL and API token, the idle threshold and
+// the privacy controls,
 // through the service worker, which validates and stores them. The saved token is never sent back
 // to this page; an empty token field means "keep the saved one".
 
@@ -7,6 +8,9 @@ const form = $('settings');
 const urlInput = $('server-url');
 const tokenInput = $('api-token');
 const idleInput = $('idle-minutes');
+const incognitoInput = $('time-incognito');
+const reposInput = $('repos');
+const onlyInput = $('only-these');
 
 async function ask(message) {
   const answer = await chrome.runtime.sendMessage(message);
@@ -28,6 +32,12 @@ function showSaved(settings) {
   urlInput.value = settings.serverUrl || '';
   tokenInput.value = '';
   tokenInput.placeholder = settings.hasToken ? 'A token is saved — leave empty to keep it' : '';
+}
+
+function showPrivacy(privacy) {
+  incognitoInput.checked = privacy.timeIncognito;
+  reposInput.value = privacy.repos.join('\n');
+  onlyInput.checked = privacy.onlyThese;
 }
 
 function showTiming(timing) {
@@ -53,6 +63,12 @@ form.addEventListener('submit', async (event) => {
   busy(true);
   try {
     showTiming(await ask({ type: 'save-timing', idleSeconds: idleSeconds() }));
+    showPrivacy(await ask({
+      type: 'save-privacy',
+      timeIncognito: incognitoInput.checked,
+      repos: reposInput.value,
+      onlyThese: onlyInput.checked,
+    }));
     const { serverUrl, token } = formValues();
     // The idle setting alone may be saved before any server is set.
     if (serverUrl || token || (await ask({ type: 'get-settings' })).serverUrl) {
@@ -86,3 +102,4 @@ chrome.runtime.onMessage.addListener(() => {
 
 ask({ type: 'get-settings' }).then(showSaved, (err) => show(err.message, 'bad'));
 ask({ type: 'get-timing' }).then(showTiming, (err) => show(err.message, 'bad'));
+ask({ type: 'get-privacy' }).then(showPrivacy, (err) => show(err.message, 'bad'));

@@ -18,7 +18,10 @@ function refused(message, sender, variant) {
 
 test('content reports from a github.com tab are accepted with their tab id', () => {
   const m = { type: 'page-state', path: '/octo/hello/pull/7', visible: true, doc: 4503599627370495, seq: 1 };
-  assert.deepEqual(checkMessage(m, fromTab, ID, ORIGIN), { family: 'content', tabId: 12, message: m });
+  assert.deepEqual(checkMessage(m, fromTab, ID, ORIGIN), { family: 'content', tabId: 12, message: { ...m, incognito: false } });
+  const incognitoTab = { ...fromTab, tab: { id: 13, incognito: true } };
+  assert.equal(checkMessage(m, incognitoTab, ID, ORIGIN).message.incognito, true, 'the incognito flag comes from Chrome');
+  refused({ ...m, incognito: false }, incognitoTab, 'UnexpectedField');
   const left = { type: 'page-left', path: '/octo/hello/pull/7', doc: 9, seq: 2 };
   assert.equal(checkMessage(left, fromTab, ID, ORIGIN).family, 'content');
 });
@@ -33,6 +36,8 @@ test('page commands from our own pages are accepted', () => {
     { type: 'save-settings', serverUrl: 'https://wt.example', token: 't' },
     { type: 'get-timing' },
     { type: 'save-timing', idleSeconds: 180 },
+    { type: 'get-privacy' },
+    { type: 'save-privacy', timeIncognito: false, repos: 'octo/*', onlyThese: false },
     { type: 'test-connection', serverUrl: '', token: '' },
   ]) {
     assert.deepEqual(checkMessage(m, fromPopup, ID, ORIGIN), { family: 'page', message: m });

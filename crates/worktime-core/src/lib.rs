@@ -146,6 +146,7 @@ pub mod ids;
 pub mod input;
 pub mod outcome;
 pub mod output;
+pub mod privacy;
 pub mod queue;
 pub mod retry;
 mod rng;

@@ -14,6 +14,7 @@ use crate::timing::{IdleThreshold, Timing};
 use serde::Serialize;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
+use worktime_core::privacy::Privacy;
 use worktime_core::{Command, DocId, Input, PageEvent, TabId};
 use worktime_protocol::LocalId;
 use worktime_protocol::page::pull_request_of_path;
@@ -147,14 +148,16 @@ fn malformed(message: String) -> JsValue {
 impl Extension {
     /// A checked message from the content script in tab `tab`.
     async fn content_message(&self, tab: TabId, message: ContentMessage) {
-        let (path, event, doc, seq) = match message {
+        let (path, incognito, event, doc, seq) = match message {
             ContentMessage::PageState {
                 path,
+                incognito,
                 visible,
                 doc,
                 seq,
             } => (
                 path,
+                incognito,
                 if visible {
                     PageEvent::Visible
                 } else {
@@ -163,10 +166,17 @@ impl Extension {
                 doc,
                 seq,
             ),
-            ContentMessage::PageLeft { path, doc, seq } => (path, PageEvent::Closed, doc, seq),
+            ContentMessage::PageLeft { path, doc, seq } => {
+                (path, false, PageEvent::Closed, doc, seq)
+            }
         };
         let doc = DocId(doc);
-        match (pull_request_of_path(&path), event) {
+        // A page the user asked never to time is, for the engine, no pull
+        // request: it starts nothing and leaves no trace. (A page-left
+        // carries no incognito flag: it only ends what a report started.)
+        let pr = pull_request_of_path(&path)
+            .filter(|pr| event == PageEvent::Closed || self.shell.may_time(pr, incognito));
+        match (pr, event) {
             (Some(pr), _) => {
                 self.shell
                     .input(|now| Input::Page {
@@ -221,6 +231,24 @@ impl Extension {
             }
             PageMessage::GetSettings => js(&SettingsView::of(shell.settings().as_ref())),
             PageMessage::GetTiming => js(&shell.timing()),
+            PageMessage::GetPrivacy => js(&shell.privacy()),
+            PageMessage::SavePrivacy {
+                time_incognito,
+                repos,
+                only_these,
+            } => {
+                let privacy = Privacy {
+                    time_incognito,
+                    repos: Privacy::parse_list(&repos)
+                        .map_err(|e| to_js_error(&SettingsError::from(e)))?,
+                    only_these,
+                };
+                shell
+                    .save_privacy(privacy)
+                    .await
+                    .map_err(|e| to_js_error(&e))?;
+                js(&shell.privacy())
+            }
             PageMessage::SaveTiming { idle_seconds } => {
                 let timing = Timing {
                     idle_seconds: IdleThreshold::from_secs(idle_seconds)

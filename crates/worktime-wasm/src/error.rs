@@ -60,6 +60,9 @@ pub enum SettingsError {
     /// The idle threshold is outside 15 s (Chrome's floor) to 1 hour.
     #[error("Idle after must be from 15 seconds (Chrome's floor) to 60 minutes")]
     InvalidIdleThreshold,
+    /// An entry of the repository list is not `owner/*` or `owner/repo`.
+    #[error("Repositories: {0}")]
+    InvalidRepoPattern(#[from] worktime_core::privacy::InvalidRepoPattern),
 }
 
 /// A request to the server did not produce a usable answer.
@@ -142,6 +145,7 @@ impl JsErrorKind for SettingsError {
             SettingsError::InvalidToken => "InvalidToken",
             SettingsError::NotConfigured => "NotConfigured",
             SettingsError::InvalidIdleThreshold => "InvalidIdleThreshold",
+            SettingsError::InvalidRepoPattern(_) => "InvalidRepoPattern",
         }
     }
 }

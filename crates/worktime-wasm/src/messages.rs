@@ -17,6 +17,9 @@ pub enum ContentMessage {
     PageState {
         /// `location.pathname`.
         path: String,
+        /// Whether the tab is in an incognito window (added by the glue from
+        /// the sender's tab, never taken from the content script).
+        incognito: bool,
         /// `document.visibilityState === "visible"`.
         visible: bool,
         /// The showing of the page (a random number per document load and
@@ -65,6 +68,17 @@ pub enum PageMessage {
     },
     /// The options page wants the timing preferences.
     GetTiming,
+    /// The options page wants the privacy controls.
+    GetPrivacy,
+    /// Save the privacy controls.
+    SavePrivacy {
+        /// Time pages in incognito windows.
+        time_incognito: bool,
+        /// `owner/*` or `owner/repo` entries, one per line or comma.
+        repos: String,
+        /// The list holds the only repositories timed.
+        only_these: bool,
+    },
     /// Save the timing preferences.
     SaveTiming {
         /// Seconds without input that count as idle (checked by the shell).
@@ -95,6 +109,10 @@ pub struct Fields {
     server_url: Option<String>,
     token: Option<String>,
     idle_seconds: Option<u32>,
+    incognito: Option<bool>,
+    time_incognito: Option<bool>,
+    repos: Option<String>,
+    only_these: Option<bool>,
 }
 
 impl Fields {
@@ -109,6 +127,10 @@ impl Fields {
             ("serverUrl", self.server_url.is_some()),
             ("token", self.token.is_some()),
             ("idleSeconds", self.idle_seconds.is_some()),
+            ("incognito", self.incognito.is_some()),
+            ("timeIncognito", self.time_incognito.is_some()),
+            ("repos", self.repos.is_some()),
+            ("onlyThese", self.only_these.is_some()),
         ];
         match present
             .iter()
@@ -135,9 +157,10 @@ impl TryFrom<Fields> for ContentMessage {
     fn try_from(f: Fields) -> Result<Self, String> {
         match f.kind.as_str() {
             "page-state" => {
-                f.only(&["path", "visible", "doc", "seq"])?;
+                f.only(&["path", "incognito", "visible", "doc", "seq"])?;
                 Ok(ContentMessage::PageState {
                     path: need(f.path, "path")?,
+                    incognito: need(f.incognito, "incognito")?,
                     visible: need(f.visible, "visible")?,
                     doc: need(f.doc, "doc")?,
                     seq: need(f.seq, "seq")?,
@@ -166,6 +189,15 @@ impl TryFrom<Fields> for PageMessage {
             "sync-now" => (&[], PageMessage::SyncNow),
             "get-settings" => (&[], PageMessage::GetSettings),
             "get-timing" => (&[], PageMessage::GetTiming),
+            "get-privacy" => (&[], PageMessage::GetPrivacy),
+            "save-privacy" => (
+                &["timeIncognito", "repos", "onlyThese"],
+                PageMessage::SavePrivacy {
+                    time_incognito: need(f.time_incognito, "timeIncognito")?,
+                    repos: need(f.repos.clone(), "repos")?,
+                    only_these: need(f.only_these, "onlyThese")?,
+                },
+            ),
             "save-timing" => (
                 &["idleSeconds"],
                 PageMessage::SaveTiming {
@@ -228,9 +260,12 @@ mod tests {
     #[test]
     fn content_messages_decode_with_exactly_their_fields() {
         assert_eq!(
-            content(r#"{"type":"page-state","path":"/o/r/pull/1","visible":true,"doc":3,"seq":7}"#),
+            content(
+                r#"{"type":"page-state","path":"/o/r/pull/1","incognito":false,"visible":true,"doc":3,"seq":7}"#
+            ),
             Ok(ContentMessage::PageState {
                 path: "/o/r/pull/1".into(),
+                incognito: false,
                 visible: true,
                 doc: 3,
                 seq: 7
@@ -253,6 +288,15 @@ mod tests {
             (r#"{"type":"sync-now"}"#, PageMessage::SyncNow),
             (r#"{"type":"get-settings"}"#, PageMessage::GetSettings),
             (r#"{"type":"get-timing"}"#, PageMessage::GetTiming),
+            (r#"{"type":"get-privacy"}"#, PageMessage::GetPrivacy),
+            (
+                r#"{"type":"save-privacy","timeIncognito":false,"repos":"a/*","onlyThese":true}"#,
+                PageMessage::SavePrivacy {
+                    time_incognito: false,
+                    repos: "a/*".into(),
+                    only_these: true,
+                },
+            ),
             (
                 r#"{"type":"save-timing","idleSeconds":180}"#,
                 PageMessage::SaveTiming { idle_seconds: 180 },
@@ -288,11 +332,19 @@ mod tests {
     fn a_missing_extra_or_mistyped_field_or_unknown_type_is_refused_with_its_name() {
         let refused = [
             (
-                content_err(r#"{"type":"page-state","path":"/p","doc":1,"seq":1}"#),
+                content_err(
+                    r#"{"type":"page-state","path":"/p","incognito":false,"doc":1,"seq":1}"#,
+                ),
                 "visible",
             ),
             (
-                content_err(r#"{"type":"page-state","path":"/p","visible":true,"seq":1}"#),
+                content_err(r#"{"type":"page-state","path":"/p","visible":true,"doc":1,"seq":1}"#),
+                "incognito",
+            ),
+            (
+                content_err(
+                    r#"{"type":"page-state","path":"/p","incognito":true,"visible":true,"seq":1}"#,
+                ),
                 "doc",
             ),
             (

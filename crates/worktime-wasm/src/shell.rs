@@ -24,6 +24,7 @@ use gloo_timers::callback::Timeout;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use worktime_core::output::{Output, SyncNowReply, UiEvent};
+use worktime_core::privacy::Privacy;
 use worktime_core::{Engine, HttpOutcome, Input};
 use worktime_protocol::UnixMillis;
 
@@ -47,6 +48,7 @@ pub struct Shell {
     engine: RefCell<Engine>,
     settings: RefCell<Option<Settings>>,
     timing: Cell<Timing>,
+    privacy: RefCell<Privacy>,
     quarantined: Cell<u32>,
     /// Writes IndexedDB refused, retried in front of the next batch.
     backlog: RefCell<WriteBacklog>,
@@ -73,7 +75,8 @@ impl Shell {
         let db = Db::open(db_name.unwrap_or(DB_NAME)).await?;
         let now = clock::now();
         let settings = storage::load_settings(&db, now).await?;
-        let timing = storage::load_timing(&db, now).await?;
+        let timing: Timing = storage::load_pref(&db, storage::TIMING_KEY, now).await?;
+        let privacy: Privacy = storage::load_pref(&db, storage::PRIVACY_KEY, now).await?;
         host.set_idle_detection(timing.idle_seconds.secs()).await;
         let loaded = storage::load(&db, now).await?;
         for q in &loaded.quarantined {
@@ -97,6 +100,7 @@ impl Shell {
             engine: RefCell::new(Engine::new()),
             settings: RefCell::new(settings),
             timing: Cell::new(timing),
+            privacy: RefCell::new(privacy),
             quarantined: Cell::new(quarantined),
             backlog: RefCell::new(WriteBacklog::default()),
             turn: tokio::sync::Mutex::new(()),
@@ -358,11 +362,28 @@ impl Shell {
     /// Stores new timing preferences and hands the idle threshold to
     /// `chrome.idle`.
     pub async fn save_timing(&self, timing: Timing) -> Result<(), StorageError> {
-        storage::save_timing(&self.db, &timing).await?;
+        storage::save_pref(&self.db, storage::TIMING_KEY, &timing).await?;
         self.timing.set(timing);
         self.host
             .set_idle_detection(timing.idle_seconds.secs())
             .await;
+        Ok(())
+    }
+
+    /// The privacy controls in force.
+    pub fn privacy(&self) -> Privacy {
+        self.privacy.borrow().clone()
+    }
+
+    /// Whether a page on `pr` may be timed (see [`Privacy::allows`]).
+    pub fn may_time(&self, pr: &worktime_protocol::PrRef, incognito: bool) -> bool {
+        self.privacy.borrow().allows(pr, incognito)
+    }
+
+    /// Stores new privacy controls; they apply to the next page report.
+    pub async fn save_privacy(&self, privacy: Privacy) -> Result<(), StorageError> {
+        storage::save_pref(&self.db, storage::PRIVACY_KEY, &privacy).await?;
+        *self.privacy.borrow_mut() = privacy;
         Ok(())
     }
 

@@ -6,7 +6,6 @@ use crate::db::{Db, RawWrite, stores};
 use crate::error::StorageError;
 use crate::json;
 use crate::settings::Settings;
-use crate::timing::Timing;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
@@ -16,7 +15,9 @@ use worktime_protocol::UnixMillis;
 /// The settings record's key in [`stores::SETTINGS`].
 const SETTINGS_KEY: &str = "server";
 /// The timing preferences' key in [`stores::SETTINGS`].
-const TIMING_KEY: &str = "timing";
+pub const TIMING_KEY: &str = "timing";
+/// The privacy controls' key in [`stores::SETTINGS`].
+pub const PRIVACY_KEY: &str = "privacy";
 
 /// Converts a value to a plain JS object (numbers, strings, arrays, objects:
 /// what IndexedDB's structured clone keeps exactly).
@@ -175,28 +176,33 @@ pub async fn save_settings(db: &Db, settings: &Settings) -> Result<(), StorageEr
     .await
 }
 
-/// The saved timing preferences, or the defaults. A record that does not
-/// decode is quarantined and the defaults apply.
-pub async fn load_timing(db: &Db, now: UnixMillis) -> Result<Timing, StorageError> {
-    let Some(raw) = db.get(stores::SETTINGS, TIMING_KEY).await? else {
-        return Ok(Timing::default());
+/// A saved preference record under `key` in [`stores::SETTINGS`] (the
+/// timing and privacy choices), or its default. A record that does not
+/// decode is quarantined and the default applies.
+pub async fn load_pref<T: DeserializeOwned + Default>(
+    db: &Db,
+    key: &str,
+    now: UnixMillis,
+) -> Result<T, StorageError> {
+    let Some(raw) = db.get(stores::SETTINGS, key).await? else {
+        return Ok(T::default());
     };
-    match json::from_js::<Timing>(&raw) {
-        Ok(timing) => Ok(timing),
+    match json::from_js::<T>(&raw) {
+        Ok(value) => Ok(value),
         Err(reason) => {
-            db.quarantine(stores::SETTINGS, TIMING_KEY, &raw, &reason, now.0)
+            db.quarantine(stores::SETTINGS, key, &raw, &reason, now.0)
                 .await?;
-            Ok(Timing::default())
+            Ok(T::default())
         }
     }
 }
 
-/// Saves the timing preferences (one transaction).
-pub async fn save_timing(db: &Db, timing: &Timing) -> Result<(), StorageError> {
+/// Saves a preference record under `key` (one transaction).
+pub async fn save_pref<T: Serialize>(db: &Db, key: &str, value: &T) -> Result<(), StorageError> {
     db.write(&[RawWrite {
         store: stores::SETTINGS.to_owned(),
-        key: TIMING_KEY.to_owned(),
-        value: Some(to_js(timing, stores::SETTINGS)?),
+        key: key.to_owned(),
+        value: Some(to_js(value, stores::SETTINGS)?),
     }])
     .await
 }
