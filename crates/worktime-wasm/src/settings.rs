@@ -84,18 +84,15 @@ pub fn normalize_server_url(text: &str) -> Result<String, SettingsError> {
 /// this computer: `localhost`, an IPv4 address in 127.0.0.0/8 or `[::1]`.
 /// The host is parsed as an address, never matched by prefix:
 /// `127.evil.example` is a name anyone may register, and a token sent there
-/// over http travels in clear text.
+/// over http travels in clear text. The URL parser writes every IPv6
+/// loopback spelling as `[::1]` and every IPv4 one (`127.1`, `0x7f.0.0.1`)
+/// as four decimal octets.
 pub fn is_loopback(host: &str) -> bool {
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        return v6
-            .parse::<std::net::Ipv6Addr>()
-            .is_ok_and(|a| a.is_loopback());
-    }
-    host.parse::<std::net::Ipv4Addr>()
-        .is_ok_and(|a| a.is_loopback())
+    host.eq_ignore_ascii_case("localhost")
+        || host == "[::1]"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|a| a.is_loopback())
 }
 
 /// Checks a token: visible ASCII, no spaces, at most 4096 characters.

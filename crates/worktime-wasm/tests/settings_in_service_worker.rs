@@ -37,6 +37,15 @@ fn https_urls_and_loopback_http_are_accepted_and_normalised() {
         normalize_server_url("http://[::1]:8787").unwrap(),
         "http://[::1]:8787"
     );
+    // Other spellings of loopback addresses, as the URL parser writes them.
+    assert_eq!(
+        normalize_server_url("http://[0:0:0:0:0:0:0:1]:8787").unwrap(),
+        "http://[::1]:8787"
+    );
+    assert_eq!(
+        normalize_server_url("http://127.1:8787").unwrap(),
+        "http://127.0.0.1:8787"
+    );
 }
 
 #[wasm_bindgen_test]
