@@ -34,13 +34,28 @@ const host = {
   clearAlarm(name) {
     return chrome.alarms.clear(name);
   },
+  /** Report idle after `seconds` without input (the user's setting, read by
+   * the shell at every start; locked screens are reported anyway). */
+  setIdleDetection(seconds) {
+    chrome.idle.setDetectionInterval(seconds);
+  },
   /** The toolbar badge: pending count, `!`, or empty. */
   async setBadge(text, color) {
     await chrome.action.setBadgeText({ text });
     if (color) await chrome.action.setBadgeBackgroundColor({ color });
   },
+  /** Whether this is the worker's first start in this browser run:
+   * `chrome.storage.session` is cleared when the browser restarts, and Chrome
+   * then reuses tab ids, so the shell must not match stored tabs to new ones. */
+  async firstStartThisBrowserRun() {
+    const key = 'worktimeBrowserRun';
+    const seen = await chrome.storage.session.get(key);
+    if (seen[key]) return false;
+    await chrome.storage.session.set({ [key]: true });
+    return true;
+  },
   /** Ids of every open tab, so sessions whose tabs vanished while the worker
-   * was stopped can be ended. */
+   * was stopped can be ended (ids need no `tabs` permission). */
   async openTabs() {
     const tabs = await chrome.tabs.query({});
     return tabs.map((tab) => tab.id).filter((id) => Number.isInteger(id));
@@ -117,8 +132,6 @@ function forward(what, f) {
     .catch((err) => console.error(`WorkTime Sync: ${what} failed:`, errorToPlain(err)));
 }
 
-// Ask Chrome to report idle after 60 s without input (and locked screens).
-chrome.idle.setDetectionInterval(60);
 
 /** Hands one event to the shell's single entry point,
  * `Extension.handle(event, detail, tabId)` (see its table in
@@ -131,6 +144,13 @@ chrome.runtime.onInstalled.addListener(() => deliver('install', 'woke'));
 chrome.runtime.onStartup.addListener(() => deliver('startup', 'woke'));
 chrome.alarms.onAlarm.addListener((alarm) => deliver('alarm', 'alarm', alarm.name));
 chrome.tabs.onRemoved.addListener((tabId) => deliver('tab removal', 'tab-removed', null, tabId));
+// A tab that starts loading another page: its URL is visible to us only on
+// github.com (the host permission; no `tabs` permission), so a tab leaving
+// GitHub stops its clock even when its page's `pagehide` never arrives.
+chrome.tabs.onUpdated.addListener((tabId, change, tab) => {
+  if (change.status === undefined && change.url === undefined) return;
+  deliver('tab update', 'tab-updated', tab.url ?? null, tabId);
+});
 chrome.idle.onStateChanged.addListener((state) => deliver('idle change', 'idle', state));
 
 // The network comes and goes; the engine retries at once when it is back.

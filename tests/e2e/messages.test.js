@@ -17,9 +17,12 @@ function refused(message, sender, variant) {
 }
 
 test('content reports from a github.com tab are accepted with their tab id', () => {
-  const m = { type: 'page-state', path: '/octo/hello/pull/7', visible: true, seq: 1 };
-  assert.deepEqual(checkMessage(m, fromTab, ID, ORIGIN), { family: 'content', tabId: 12, message: m });
-  const left = { type: 'page-left', path: '/octo/hello/pull/7', seq: 2 };
+  const m = { type: 'page-state', path: '/octo/hello/pull/7', visible: true, doc: 4503599627370495, seq: 1 };
+  assert.deepEqual(checkMessage(m, fromTab, ID, ORIGIN), { family: 'content', tabId: 12, message: { ...m, incognito: false } });
+  const incognitoTab = { ...fromTab, tab: { id: 13, incognito: true } };
+  assert.equal(checkMessage(m, incognitoTab, ID, ORIGIN).message.incognito, true, 'the incognito flag comes from Chrome');
+  refused({ ...m, incognito: false }, incognitoTab, 'UnexpectedField');
+  const left = { type: 'page-left', path: '/octo/hello/pull/7', doc: 9, seq: 2 };
   assert.equal(checkMessage(left, fromTab, ID, ORIGIN).family, 'content');
 });
 
@@ -31,6 +34,10 @@ test('page commands from our own pages are accepted', () => {
     { type: 'discard-failed', id: 'abc' },
     { type: 'get-settings' },
     { type: 'save-settings', serverUrl: 'https://wt.example', token: 't' },
+    { type: 'get-timing' },
+    { type: 'save-timing', idleSeconds: 180 },
+    { type: 'get-privacy' },
+    { type: 'save-privacy', timeIncognito: false, repos: 'octo/*', onlyThese: false },
     { type: 'test-connection', serverUrl: '', token: '' },
   ]) {
     assert.deepEqual(checkMessage(m, fromPopup, ID, ORIGIN), { family: 'page', message: m });
@@ -44,7 +51,7 @@ test('messages from other extensions or web pages are refused', () => {
 });
 
 test('a content message without a tab, or from a page that is not github.com, is refused', () => {
-  const m = { type: 'page-state', path: '/octo/hello/pull/7', visible: true, seq: 1 };
+  const m = { type: 'page-state', path: '/octo/hello/pull/7', visible: true, doc: 1, seq: 1 };
   refused(m, { id: ID, url: 'https://github.com/octo/hello/pull/7' }, 'NoTab');
   refused(m, { id: ID, tab: { id: 3 }, url: 'https://gitlab.com/octo/hello/pull/7' }, 'WrongOrigin');
 });
@@ -63,8 +70,14 @@ test('malformed messages are refused and name what is wrong', () => {
   refused({ type: 'get-status', extra: 1 }, fromPopup, 'UnexpectedField');
   refused({ type: 'retry-failed', id: 'a/b' }, fromPopup, 'InvalidField');
   refused({ type: 'retry-failed' }, fromPopup, 'InvalidField');
-  refused({ type: 'page-state', path: '/a/b/pull/1', visible: 'yes', seq: 1 }, fromTab, 'InvalidField');
-  refused({ type: 'page-state', path: 'x'.repeat(5000), visible: true, seq: 1 }, fromTab, 'InvalidField');
-  refused({ type: 'page-state', path: '/a/b/pull/1', visible: true, seq: -1 }, fromTab, 'InvalidField');
+  refused({ type: 'page-state', path: '/a/b/pull/1', visible: 'yes', doc: 1, seq: 1 }, fromTab, 'InvalidField');
+  refused({ type: 'page-state', path: 'x'.repeat(5000), visible: true, doc: 1, seq: 1 }, fromTab, 'InvalidField');
+  refused({ type: 'page-state', path: '/a/b/pull/1', visible: true, doc: 1, seq: -1 }, fromTab, 'InvalidField');
+  refused({ type: 'page-state', path: '/a/b/pull/1', visible: true, seq: 1 }, fromTab, 'InvalidField');
+  refused({ type: 'page-state', path: '/a/b/pull/1', visible: true, doc: 2 ** 53, seq: 1 }, fromTab, 'InvalidField');
+  refused({ type: 'page-left', path: '/a/b/pull/1', doc: '7', seq: 1 }, fromTab, 'InvalidField');
   refused({ type: 'toString' }, fromPopup, 'UnknownType');
+  refused({ type: 'save-timing', idleSeconds: '180' }, fromPopup, 'InvalidField');
+  refused({ type: 'save-timing' }, fromPopup, 'InvalidField');
+  refused({ type: 'save-timing', idleSeconds: 180 }, fromTab, 'WrongOrigin');
 });

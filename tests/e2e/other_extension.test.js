@@ -72,7 +72,7 @@ test('messages and ports from another extension reach nothing and change nothing
   const answers = await theirs.evaluate(async (id) => {
     const forged = [
       { type: 'save-settings', serverUrl: 'https://evil.example', token: 'stolen' },
-      { type: 'page-state', path: '/octo/hello-world/pull/77', visible: true, seq: 1 },
+      { type: 'page-state', path: '/octo/hello-world/pull/77', visible: true, doc: 1, seq: 1 },
       { type: 'sync-now' },
       { type: 'get-status' },
       { type: 'get-settings' },

@@ -2,7 +2,7 @@
 //! `now`, the wall-clock time the shell read when it happened: the engine
 //! reads no clock of its own.
 
-use crate::ids::{RequestId, TabId};
+use crate::ids::{DocId, RequestId, TabId};
 use crate::outcome::HttpOutcome;
 use crate::store::StoredState;
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,9 @@ pub enum Input {
         /// Everything decoded from storage (undecodable records left out).
         stored: StoredState,
         /// The tabs that exist now (`chrome.tabs.query({})`); sessions whose
-        /// tabs are all gone end at their last checkpoint.
+        /// tabs are all gone end at their last checkpoint. Empty on the
+        /// first start of a browser run: Chrome reuses tab ids after a
+        /// restart, so stored ids name other tabs.
         open_tabs: Vec<TabId>,
         /// Whether an API token is configured (the engine never sees it).
         has_token: bool,
@@ -43,14 +45,31 @@ pub enum Input {
         pr: PrRef,
         /// What happened.
         event: PageEvent,
-        /// Grows with every report a tab sends, across navigations within
-        /// the tab (content.js: microseconds,
-        /// `Math.round((performance.timeOrigin + performance.now()) * 1000)`).
-        /// A report whose `seq` is not above the last one seen from its tab
-        /// was duplicated or overtaken and is ignored.
+        /// The showing of the page that reports (see [`DocId`]). A report
+        /// from a showing the tab has moved on from is ignored.
+        #[serde(default)]
+        doc: DocId,
+        /// Counts the reports of one showing (content.js: 1, 2, 3, …). A
+        /// report whose `seq` is not above the last one seen from its
+        /// showing was duplicated or overtaken and is ignored.
         seq: u64,
     },
-    /// `chrome.tabs.onRemoved`: the tab is gone, whatever its page said.
+    /// The tab now shows a page that is no pull request: another GitHub page
+    /// (the content script's report, with its `doc` and `seq`) or a page the
+    /// extension may not see (`chrome.tabs.onUpdated`, with no report). The
+    /// tab leaves its PR's session at once; it is not retired, and is timed
+    /// again on the next PR it shows.
+    LeftPullRequest {
+        /// Current time.
+        now: UnixMillis,
+        /// The tab.
+        tab: TabId,
+        /// The content script's showing and report number, when it sent
+        /// this; `None` when the browser did.
+        report: Option<(DocId, u64)>,
+    },
+    /// `chrome.tabs.onRemoved`: the tab is gone, whatever its page said. The
+    /// only input that retires a tab id: later reports from it are ignored.
     TabRemoved {
         /// Current time.
         now: UnixMillis,
@@ -63,6 +82,11 @@ pub enum Input {
         now: UnixMillis,
         /// True for `idle` and `locked`, false for `active`.
         idle: bool,
+        /// For `idle`: the user's last input, `now` minus the detection
+        /// threshold. Active time stops there, not when idle was detected.
+        /// `None` stops it at `now` (`locked`, `active`).
+        #[serde(default)]
+        last_input: Option<UnixMillis>,
     },
     /// `online` / `offline` events: a hint about the network.
     Network {
@@ -114,6 +138,7 @@ impl Input {
         match self {
             Input::Started { now, .. }
             | Input::Page { now, .. }
+            | Input::LeftPullRequest { now, .. }
             | Input::TabRemoved { now, .. }
             | Input::UserIdle { now, .. }
             | Input::Network { now, .. }
@@ -130,13 +155,20 @@ impl Input {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PageEvent {
-    /// The page is (or became) visible: the tab joins the PR's session and
-    /// active time runs.
+    /// The page is (or became) visible: the tab joins the PR's session
+    /// (starting one if needed) and active time runs.
     Visible,
     /// The page is (or became) hidden: the tab stays in the session, active
-    /// time stops unless another tab on the PR is visible.
+    /// time stops unless another tab on the PR is visible. A hidden page
+    /// starts no session (a PR opened in a background tab and closed unseen
+    /// is not a review).
     Hidden,
-    /// `pagehide`: the tab left the pull request (closed or navigated away).
+    /// `pagehide`: the page is going away (closed, reloaded, navigated).
+    /// The tab stays in the session for a short grace
+    /// ([`crate::tracker::LEAVE_GRACE`]) with its clock stopped: the same PR
+    /// shown again in the tab within it (reload, back/forward) continues the
+    /// session; otherwise the tab leaves it when the grace ends, as of the
+    /// moment it left.
     Closed,
 }
 

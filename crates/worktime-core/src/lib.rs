@@ -11,9 +11,9 @@
 //!
 //! Everything that happens is one [`Input`], and every input carries `now`,
 //! the wall-clock time (Unix milliseconds) the shell read when it happened:
-//! page visible/hidden/closed, tab removed, user idle, network hints, the
-//! fallback alarm, the engine's own wake-up, the outcome of a request, and the
-//! user's commands. Randomness comes in once, as 128 bits in
+//! page visible/hidden/closed, tab left its PR, tab removed, user idle,
+//! network hints, the fallback alarm, the engine's own wake-up, the outcome
+//! of a request, and the user's commands. Randomness comes in once, as 128 bits in
 //! [`Input::Started`]; every local id and jitter value derives from it.
 //!
 //! Everything the shell must do is one [`Output`]:
@@ -59,9 +59,11 @@
 //! sender waits for an answer — page reports from the content script,
 //! commands from the popup and options page — must be **answered only after
 //! the drain**, and sent again by their sender when no answer comes. That is
-//! safe: a page report carries a per-tab `seq`, and a report whose `seq` is
-//! not above the last one stored for its tab (a resend, a duplicate, or one
-//! overtaken by a later report) changes nothing; commands are idempotent.
+//! safe: a page report carries its page showing's `doc` and a `seq` counted
+//! within it, and a report whose `seq` is not above the last one stored for
+//! its showing (a resend, a duplicate, or one overtaken by a later report),
+//! or that comes from a showing its tab has moved on from, changes nothing;
+//! commands are idempotent.
 //!
 //! ```no_run
 //! use worktime_core::{Engine, HttpOutcome, Input, Output, StoredState, UnixMillis};
@@ -105,10 +107,15 @@
 //!
 //! # What it promises
 //!
-//! - **Sessions** ([`tracker`]): one per pull request per device, shared by
-//!   its tabs (it ends when the last tab closes or is removed); active time
-//!   runs only while a tab is visible and the user is not idle, checkpointed
-//!   every 30 s; at start, a session whose tabs are gone ends at its last
+//! - **Sessions** ([`tracker`]): one per pull request per device (owner and
+//!   repository in canonical lower case, see `worktime_protocol::page`),
+//!   shared by its tabs; it ends at once when its last tab is removed or
+//!   leaves the PR inside the tab (the tab is not retired: it is timed again
+//!   on the next PR it shows); a page that goes away (`pagehide`) keeps its
+//!   tab in the session for a short grace, so a reload or back/forward
+//!   continues it; a page never visible starts none. Active time runs only
+//!   while a tab is visible and the user is not idle, checkpointed every
+//!   30 s; at start, a session whose tabs are gone ends at its last
 //!   checkpoint.
 //! - **Queue** ([`queue`](crate::store::QueueEntry)): persisted before sent;
 //!   changes to one session compact into its latest state; ended before
@@ -154,6 +161,7 @@ pub mod ids;
 pub mod input;
 pub mod outcome;
 pub mod output;
+pub mod privacy;
 pub mod queue;
 pub mod retry;
 mod rng;
@@ -164,7 +172,7 @@ mod today;
 pub mod tracker;
 
 pub use engine::{ACTIVITY_INTERVAL, Engine};
-pub use ids::{RequestId, TabId};
+pub use ids::{DocId, RequestId, TabId};
 pub use input::{Command, Input, PageEvent};
 pub use outcome::HttpOutcome;
 pub use output::{Method, Output, Request, SyncNowReply, UiEvent};

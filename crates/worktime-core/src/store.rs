@@ -7,7 +7,7 @@
 //! storage in step by emitting a [`crate::Output::Persist`] for every change,
 //! before any output that depends on it (write-ahead).
 
-use crate::ids::TabId;
+use crate::ids::{DocId, TabId};
 use crate::status::ServerProblem;
 use serde::{Deserialize, Serialize};
 use worktime_protocol::{DurationMillis, LocalId, PrRef, Session, UnixMillis};
@@ -54,9 +54,17 @@ pub struct TabPresence {
     pub tab: TabId,
     /// Whether the page was visible at its last report.
     pub visible: bool,
-    /// The `seq` of that report (later reports must be above it).
+    /// The showing of the page that made that report.
+    #[serde(default)]
+    pub doc: DocId,
+    /// The `seq` of that report (later reports of the showing must be
+    /// above it).
     #[serde(default)]
     pub seq: u64,
+    /// When the page went away (`pagehide`), while the tab is in its grace;
+    /// its clock is stopped meanwhile.
+    #[serde(default)]
+    pub left_at: Option<UnixMillis>,
 }
 
 /// A running session and what the engine needs to keep timing it across a
@@ -75,12 +83,22 @@ pub struct SessionRecord {
     pub last_checkpoint: UnixMillis,
     /// When this session's state was last queued for the server.
     pub last_queued_at: UnixMillis,
+    /// The last moment active time ran (`None` in records stored before
+    /// this field: their last checkpoint stands in). A session with no
+    /// active time for [`crate::tracker::INACTIVE_LIMIT`] ends here.
+    #[serde(default)]
+    pub last_active: Option<UnixMillis>,
 }
 
 impl SessionRecord {
     /// The pull request this session times.
     pub fn pr(&self) -> PrRef {
         self.session.pr()
+    }
+
+    /// The last moment active time ran.
+    pub fn last_active(&self) -> UnixMillis {
+        self.last_active.unwrap_or(self.last_checkpoint)
     }
 }
 

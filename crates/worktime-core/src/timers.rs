@@ -14,15 +14,21 @@ pub(crate) enum Timer {
     SyncLease = 2,
     /// A "Sync now" cooldown ended (so the popup's button can re-enable).
     Cooldown = 3,
+    /// A tab whose page went away reached the end of its grace.
+    LeaveGrace = 4,
+    /// A session had no active time for [`crate::tracker::INACTIVE_LIMIT`].
+    Inactive = 5,
 }
 
 impl Timer {
-    const COUNT: usize = 4;
+    const COUNT: usize = 6;
     pub(crate) const ALL: [Timer; Self::COUNT] = [
         Timer::Checkpoint,
         Timer::Retry,
         Timer::SyncLease,
         Timer::Cooldown,
+        Timer::LeaveGrace,
+        Timer::Inactive,
     ];
 }
 
@@ -88,6 +94,6 @@ mod tests {
         assert_eq!(t.get(Timer::Retry), Some(UnixMillis(30)));
         t.stop(Timer::Retry);
         assert_eq!(t.next_timeout(), None);
-        assert_eq!(Timer::ALL.len(), 4);
+        assert_eq!(Timer::ALL.len(), 6);
     }
 }

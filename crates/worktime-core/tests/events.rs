@@ -70,7 +70,7 @@ fn session_changes_are_announced() {
         "{events:?}"
     );
     shell.advance(30_000);
-    shell.page(1, 7, PageEvent::Closed);
+    shell.remove_tab(1);
     let events = shell.take_events();
     assert!(
         events.contains(&UiEvent::SessionUpdated {

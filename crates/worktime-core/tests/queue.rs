@@ -50,7 +50,7 @@ fn changes_to_one_session_compact_into_its_latest_state() {
     for _ in 0..12 {
         shell.advance(60_000); // checkpoints and 5-minute activity updates
     }
-    shell.page(1, 7, PageEvent::Closed);
+    shell.remove_tab(1);
     let entry = shell.only_queued().clone();
     assert_eq!(entry.session.state, SessionState::Ended);
     assert_eq!(entry.session.active_seconds, 12 * 60);
@@ -137,7 +137,7 @@ fn a_newer_version_queued_while_the_old_one_was_in_flight_survives_its_ack() {
     shell.page(1, 7, PageEvent::Visible); // "started" goes out
     assert_eq!(shell.requests.len(), 1);
     shell.advance(5_000);
-    shell.page(1, 7, PageEvent::Closed); // ended, queued behind it
+    shell.remove_tab(1); // ended, queued behind it
     shell.respond_ok(); // acknowledges "started" only
     let entry = shell.only_queued();
     assert_eq!(entry.session.state, SessionState::Ended);

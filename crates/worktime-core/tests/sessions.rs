@@ -7,8 +7,8 @@
 mod support;
 
 use support::{Shell, T0};
-use worktime_core::tracker::CHECKPOINT_INTERVAL;
-use worktime_core::{Input, PageEvent, SessionState, TabId, UnixMillis};
+use worktime_core::tracker::{CHECKPOINT_INTERVAL, INACTIVE_LIMIT, LEAVE_GRACE};
+use worktime_core::{DocId, Input, PageEvent, SessionState, TabId, UnixMillis};
 
 #[test]
 fn tabs_on_one_pull_request_share_one_session_that_ends_with_the_last_tab() {
@@ -30,7 +30,7 @@ fn tabs_on_one_pull_request_share_one_session_that_ends_with_the_last_tab() {
     assert!(!shell.only_queued().session.is_ended());
 
     shell.advance(5_000);
-    shell.page(2, 7, PageEvent::Closed);
+    shell.leave(2, 7);
     assert_eq!(shell.engine.running_sessions().count(), 0);
     assert!(shell.store.sessions.is_empty());
     let ended = &shell.only_queued().session;
@@ -80,7 +80,7 @@ fn active_time_runs_only_while_a_tab_is_visible() {
     shell.advance(20_000);
     shell.page(1, 7, PageEvent::Visible);
     shell.advance(5_000);
-    shell.page(1, 7, PageEvent::Closed);
+    shell.leave(1, 7);
     assert_eq!(shell.only_queued().session.active_seconds, 15);
 }
 
@@ -91,12 +91,20 @@ fn idle_or_locked_stops_active_time() {
     shell.page(1, 7, PageEvent::Visible);
     shell.advance(10_000);
     let now = shell.now;
-    shell.handle(Input::UserIdle { now, idle: true });
+    shell.handle(Input::UserIdle {
+        now,
+        idle: true,
+        last_input: None,
+    });
     shell.advance(60_000);
     let now = shell.now;
-    shell.handle(Input::UserIdle { now, idle: false });
+    shell.handle(Input::UserIdle {
+        now,
+        idle: false,
+        last_input: None,
+    });
     shell.advance(5_000);
-    shell.page(1, 7, PageEvent::Closed);
+    shell.leave(1, 7);
     assert_eq!(shell.only_queued().session.active_seconds, 15);
 }
 
@@ -109,6 +117,7 @@ fn duplicated_or_overtaken_page_reports_change_nothing() {
         tab: TabId(1),
         pr: support::pr(7),
         event,
+        doc: DocId(1),
         seq,
     };
     shell.handle(report(10, PageEvent::Visible));
@@ -124,7 +133,9 @@ fn duplicated_or_overtaken_page_reports_change_nothing() {
     // A duplicated "closed" ends it once.
     shell.handle(report(30, PageEvent::Closed));
     shell.handle(report(30, PageEvent::Closed));
+    shell.advance(LEAVE_GRACE.0);
     assert_eq!(shell.store.queue.len(), 1);
+    assert!(shell.only_queued().session.is_ended());
 }
 
 #[test]
@@ -140,9 +151,10 @@ fn a_running_session_is_checkpointed_every_thirty_seconds() {
         assert_eq!(rec.active_ms, n * 30_000, "after {n} checkpoints");
         assert_eq!(rec.last_checkpoint, UnixMillis(T0 + n as i64 * 30_000));
     }
-    // Hidden: nothing runs, so no checkpoint wake-up.
+    // Hidden: nothing runs, so no checkpoint wake-up; only the safety
+    // timeout's, 10 minutes after the last active moment.
     shell.page(1, 7, PageEvent::Hidden);
-    assert_eq!(shell.wake, None);
+    assert_eq!(shell.wake, Some(UnixMillis(T0 + 120_000) + INACTIVE_LIMIT));
 }
 
 #[test]
@@ -205,7 +217,7 @@ fn a_restart_keeps_a_session_whose_tab_is_still_open() {
     shell.restart();
     assert_eq!(shell.engine.running_sessions().count(), 1);
     shell.advance(20_000);
-    shell.page(1, 7, PageEvent::Closed);
+    shell.leave(1, 7);
     let ended = &shell.only_queued().session;
     assert_eq!(ended.state, SessionState::Ended);
     assert_eq!(ended.active_seconds, 60, "the worker's death cost no time");
@@ -237,6 +249,7 @@ fn a_session_the_contract_would_refuse_goes_to_the_failed_list_unsent() {
         tab: TabId(1),
         pr: bad,
         event: PageEvent::Visible,
+        doc: DocId(1),
         seq: 1,
     });
     assert!(shell.requests.is_empty(), "an invalid session was sent");

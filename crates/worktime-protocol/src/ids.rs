@@ -125,27 +125,14 @@ impl PrRef {
         })
     }
 
-    /// Reads a pull request from a github.com URL path such as
-    /// `/owner/repo/pull/12`, `/owner/repo/pull/12/files` or
-    /// `/owner/repo/pull/12/commits/abc`. Anything else is `None`: pages that
-    /// are not pull requests start no session.
-    pub fn from_url_path(path: &str) -> Option<Self> {
-        let mut parts = path.strip_prefix('/')?.split('/');
-        let owner = parts.next()?;
-        let repo = parts.next()?;
-        if parts.next()? != "pull" {
-            return None;
+    /// The same pull request with owner and repository in lower case, the
+    /// canonical form (GitHub compares both without case).
+    pub fn canonical(self) -> Self {
+        PrRef {
+            owner: self.owner.to_ascii_lowercase(),
+            repo: self.repo.to_ascii_lowercase(),
+            number: self.number,
         }
-        let number = parts.next()?;
-        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) || number.len() > 10 {
-            return None;
-        }
-        let number: u64 = number.parse().ok()?;
-        match parts.next() {
-            None | Some("") | Some("files") | Some("commits") | Some("checks") => {}
-            Some(_) => return None,
-        }
-        PrRef::new(owner, repo, number).ok()
     }
 }
 
@@ -185,40 +172,6 @@ mod tests {
         assert_eq!(LocalId::parse("a/b"), Err(InvalidLocalId));
         assert_eq!(LocalId::parse(&"a".repeat(65)), Err(InvalidLocalId));
         assert_eq!(LocalId::from_random(0xab).as_str().len(), 32);
-    }
-
-    #[test]
-    fn pr_paths_under_a_pull_request_are_recognised() {
-        let pr = PrRef::new("rust-lang", "rust", 123).unwrap();
-        for path in [
-            "/rust-lang/rust/pull/123",
-            "/rust-lang/rust/pull/123/",
-            "/rust-lang/rust/pull/123/files",
-            "/rust-lang/rust/pull/123/commits/abc123",
-            "/rust-lang/rust/pull/123/checks",
-        ] {
-            assert_eq!(PrRef::from_url_path(path), Some(pr.clone()), "{path}");
-        }
-    }
-
-    #[test]
-    fn pages_that_are_not_pull_requests_are_refused() {
-        for path in [
-            "/rust-lang/rust",
-            "/rust-lang/rust/pulls",
-            "/rust-lang/rust/pull/abc",
-            "/rust-lang/rust/pull/12x",
-            "/rust-lang/rust/pull/0",
-            "/rust-lang/rust/pull/-1",
-            "/rust-lang/rust/pull/99999999999",
-            "/rust-lang/rust/issues/5",
-            "/-bad/rust/pull/5",
-            "/owner/../pull/5",
-            "/rust-lang/rust/pull/5/settings",
-            "rust-lang/rust/pull/5",
-        ] {
-            assert_eq!(PrRef::from_url_path(path), None, "{path}");
-        }
     }
 
     #[test]

@@ -4,12 +4,14 @@
 //! session body and batch envelopes ([`wire`]), the identifiers and time
 //! newtypes ([`ids`], [`time`]), the validation every incoming session must
 //! pass ([`validate`]) and the one merge rule ([`merge`]) that makes upserts
-//! idempotent, so that retries and replays never count twice.
+//! idempotent, so that retries and replays never count twice; and the rule
+//! for which pull request a github.com page shows ([`page`]).
 //!
 //! The crate does no I/O and reads no clock: "now" is always a parameter.
 
 pub mod ids;
 pub mod merge;
+pub mod page;
 pub mod session;
 pub mod time;
 pub mod validate;

@@ -10,11 +10,14 @@ use crate::messages::{ContentMessage, PageMessage};
 use crate::settings::{self, SettingsView};
 use crate::shell::{FALLBACK_ALARM, Shell, WAKE_ALARM};
 use crate::storage::to_js;
+use crate::timing::{IdleThreshold, Timing};
 use serde::Serialize;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use worktime_core::{Command, Input, PageEvent, TabId};
-use worktime_protocol::{LocalId, PrRef};
+use worktime_core::privacy::Privacy;
+use worktime_core::{Command, DocId, Input, PageEvent, TabId};
+use worktime_protocol::LocalId;
+use worktime_protocol::page::pull_request_of_path;
 
 /// The started shell, as the service worker holds it.
 #[wasm_bindgen]
@@ -47,6 +50,7 @@ impl Extension {
     /// | `woke` (installed, startup, any start) | — | — |
     /// | `alarm` (`chrome.alarms.onAlarm`) | the alarm's name | — |
     /// | `tab-removed` (`chrome.tabs.onRemoved`) | — | the tab's id |
+    /// | `tab-updated` (`chrome.tabs.onUpdated`, status `loading`) | the tab's URL, or `null` when the extension may not see it | the tab's id |
     /// | `idle` (`chrome.idle.onStateChanged`) | `active`, `idle` or `locked` | — |
     /// | `network` (`online` / `offline`) | `true` or `false` | — |
     /// | `content` | the checked content-script message | its tab's id |
@@ -79,6 +83,26 @@ impl Extension {
                 let tab = tab()?;
                 shell.input(|now| Input::TabRemoved { now, tab }).await
             }
+            "tab-updated" => {
+                let tab = tab()?;
+                // A github.com page has the content script, which reports
+                // what it shows; any other page is one the tab left GitHub
+                // for (its URL is hidden from us without the `tabs`
+                // permission, and we need not know it). A tab no session
+                // times is not worth a turn.
+                let on_github = detail
+                    .as_string()
+                    .is_some_and(|url| url.starts_with("https://github.com/"));
+                if !on_github && shell.times_tab(tab) {
+                    shell
+                        .input(|now| Input::LeftPullRequest {
+                            now,
+                            tab,
+                            report: None,
+                        })
+                        .await
+                }
+            }
             "idle" => {
                 let idle = match detail.as_string().as_deref() {
                     Some("active") => false,
@@ -88,7 +112,17 @@ impl Extension {
                         return Err(malformed(format!("unknown idle state {state:?}")));
                     }
                 };
-                shell.input(|now| Input::UserIdle { now, idle }).await
+                // Chrome says `idle` once the threshold passed without
+                // input: the user's last input was that long ago.
+                let last_input = (detail.as_string().as_deref() == Some("idle"))
+                    .then(|| shell.timing().idle_seconds);
+                shell
+                    .input(|now| Input::UserIdle {
+                        now,
+                        idle,
+                        last_input: last_input.map(|t| t.last_input(now)),
+                    })
+                    .await
             }
             "network" => {
                 let online = detail
@@ -114,33 +148,60 @@ fn malformed(message: String) -> JsValue {
 impl Extension {
     /// A checked message from the content script in tab `tab`.
     async fn content_message(&self, tab: TabId, message: ContentMessage) {
-        let (path, event, seq) = match message {
-            ContentMessage::PageState { path, visible, seq } => (
+        let (path, incognito, event, doc, seq) = match message {
+            ContentMessage::PageState {
                 path,
+                incognito,
+                visible,
+                doc,
+                seq,
+            } => (
+                path,
+                incognito,
                 if visible {
                     PageEvent::Visible
                 } else {
                     PageEvent::Hidden
                 },
+                doc,
                 seq,
             ),
-            ContentMessage::PageLeft { path, seq } => (path, PageEvent::Closed, seq),
+            ContentMessage::PageLeft { path, doc, seq } => {
+                (path, false, PageEvent::Closed, doc, seq)
+            }
         };
-        match PrRef::from_url_path(&path) {
-            Some(pr) => {
+        let doc = DocId(doc);
+        // A page the user asked never to time is, for the engine, no pull
+        // request: it starts nothing and leaves no trace. (A page-left
+        // carries no incognito flag: it only ends what a report started.)
+        let pr = pull_request_of_path(&path)
+            .filter(|pr| event == PageEvent::Closed || self.shell.may_time(pr, incognito));
+        match (pr, event) {
+            (Some(pr), _) => {
                 self.shell
                     .input(|now| Input::Page {
                         now,
                         tab,
                         pr,
                         event,
+                        doc,
                         seq,
                     })
                     .await
             }
             // The tab navigated (inside GitHub) to a page that is not a pull
-            // request: for the engine the tab no longer shows one.
-            None => self.shell.input(|now| Input::TabRemoved { now, tab }).await,
+            // request: it leaves its PR, and stays a tab that may show one.
+            (None, PageEvent::Visible | PageEvent::Hidden) => {
+                self.shell
+                    .input(|now| Input::LeftPullRequest {
+                        now,
+                        tab,
+                        report: Some((doc, seq)),
+                    })
+                    .await
+            }
+            // A page that was no pull request went away: nothing to end.
+            (None, PageEvent::Closed) => {}
         }
     }
 
@@ -169,6 +230,36 @@ impl Extension {
                 self.status_reply(None)
             }
             PageMessage::GetSettings => js(&SettingsView::of(shell.settings().as_ref())),
+            PageMessage::GetTiming => js(&shell.timing()),
+            PageMessage::GetPrivacy => js(&shell.privacy()),
+            PageMessage::SavePrivacy {
+                time_incognito,
+                repos,
+                only_these,
+            } => {
+                let privacy = Privacy {
+                    time_incognito,
+                    repos: Privacy::parse_list(&repos)
+                        .map_err(|e| to_js_error(&SettingsError::from(e)))?,
+                    only_these,
+                };
+                shell
+                    .save_privacy(privacy)
+                    .await
+                    .map_err(|e| to_js_error(&e))?;
+                js(&shell.privacy())
+            }
+            PageMessage::SaveTiming { idle_seconds } => {
+                let timing = Timing {
+                    idle_seconds: IdleThreshold::from_secs(idle_seconds)
+                        .map_err(|e| to_js_error(&e))?,
+                };
+                shell
+                    .save_timing(timing)
+                    .await
+                    .map_err(|e| to_js_error(&e))?;
+                js(&shell.timing())
+            }
             PageMessage::SaveSettings { server_url, token } => {
                 let saved = shell.settings();
                 let next = settings::resolve(&server_url, &token, saved.as_ref())

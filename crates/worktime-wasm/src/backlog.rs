@@ -242,6 +242,7 @@ mod tests {
                 tabs: vec![],
                 last_checkpoint: UnixMillis(1_795_300_100_000),
                 last_queued_at: UnixMillis(1_795_300_100_000),
+                last_active: None,
             }),
         }
     }

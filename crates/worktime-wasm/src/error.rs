@@ -39,7 +39,9 @@ pub enum SettingsError {
     InvalidUrl,
     /// Only https, or http to this computer, is allowed: the token must not
     /// travel in clear text over a network.
-    #[error("Server URL must start with https:// (http:// only for localhost or 127.0.0.1)")]
+    #[error(
+        "Server URL must start with https:// (http:// only for this computer: localhost, 127.x.x.x or [::1])"
+    )]
     InsecureUrl,
     /// The URL carries a user name, password, query or fragment.
     #[error(
@@ -55,6 +57,12 @@ pub enum SettingsError {
     /// No server is configured yet.
     #[error("No server is configured yet: enter a Server URL and API token in Options")]
     NotConfigured,
+    /// The idle threshold is outside 15 s (Chrome's floor) to 1 hour.
+    #[error("Idle after must be from 15 seconds (Chrome's floor) to 60 minutes")]
+    InvalidIdleThreshold,
+    /// An entry of the repository list is not `owner/*` or `owner/repo`.
+    #[error("Repositories: {0}")]
+    InvalidRepoPattern(#[from] worktime_core::privacy::InvalidRepoPattern),
 }
 
 /// A request to the server did not produce a usable answer.
@@ -136,6 +144,8 @@ impl JsErrorKind for SettingsError {
             SettingsError::MissingToken => "MissingToken",
             SettingsError::InvalidToken => "InvalidToken",
             SettingsError::NotConfigured => "NotConfigured",
+            SettingsError::InvalidIdleThreshold => "InvalidIdleThreshold",
+            SettingsError::InvalidRepoPattern(_) => "InvalidRepoPattern",
         }
     }
 }

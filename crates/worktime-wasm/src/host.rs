@@ -35,6 +35,12 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_name = openTabs)]
     fn open_tabs_js(this: &Host) -> Result<JsValue, JsValue>;
 
+    #[wasm_bindgen(method, catch, js_name = setIdleDetection)]
+    fn set_idle_detection_js(this: &Host, seconds: u32) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = firstStartThisBrowserRun)]
+    fn first_start_this_browser_run_js(this: &Host) -> Result<JsValue, JsValue>;
+
     #[wasm_bindgen(method, catch, js_name = saveBacklog)]
     fn save_backlog_js(this: &Host, writes: &JsValue) -> Result<JsValue, JsValue>;
 
@@ -112,6 +118,26 @@ impl Host {
     /// Forgets the kept writes: IndexedDB has committed them.
     pub async fn clear_backlog(&self) {
         settle("clearBacklog", self.clear_backlog_js()).await;
+    }
+
+    /// `chrome.idle.setDetectionInterval(seconds)`.
+    pub async fn set_idle_detection(&self, seconds: u32) {
+        settle("setIdleDetection", self.set_idle_detection_js(seconds)).await;
+    }
+
+    /// Whether this is the worker's first start since the browser started
+    /// (a marker in `chrome.storage.session`, which a browser restart
+    /// clears). Chrome reuses tab ids after a restart, so tab ids stored in
+    /// an earlier run name other tabs. Unknown counts as a first start: a
+    /// session ended early is better than one timed on the wrong tab.
+    pub async fn first_start_this_browser_run(&self) -> bool {
+        settle(
+            "firstStartThisBrowserRun",
+            self.first_start_this_browser_run_js(),
+        )
+        .await
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true)
     }
 
     /// Ids of every open tab (empty if they cannot be listed).

@@ -17,4 +17,5 @@ pub mod messages;
 pub mod settings;
 pub mod shell;
 pub mod storage;
+pub mod timing;
 pub mod view;

@@ -17,16 +17,24 @@ pub enum ContentMessage {
     PageState {
         /// `location.pathname`.
         path: String,
+        /// Whether the tab is in an incognito window (added by the glue from
+        /// the sender's tab, never taken from the content script).
+        incognito: bool,
         /// `document.visibilityState === "visible"`.
         visible: bool,
-        /// Report order within the tab (µs since the epoch).
+        /// The showing of the page (a random number per document load and
+        /// back/forward-cache restore).
+        doc: u64,
+        /// Report order within the showing (1, 2, 3, …).
         seq: u64,
     },
     /// `pagehide`: the page that showed `path` is going away.
     PageLeft {
         /// The path the page showed.
         path: String,
-        /// Report order within the tab (µs since the epoch).
+        /// The showing of the page.
+        doc: u64,
+        /// Report order within the showing.
         seq: u64,
     },
 }
@@ -58,6 +66,24 @@ pub enum PageMessage {
         /// Token as typed, or empty.
         token: String,
     },
+    /// The options page wants the timing preferences.
+    GetTiming,
+    /// The options page wants the privacy controls.
+    GetPrivacy,
+    /// Save the privacy controls.
+    SavePrivacy {
+        /// Time pages in incognito windows.
+        time_incognito: bool,
+        /// `owner/*` or `owner/repo` entries, one per line or comma.
+        repos: String,
+        /// The list holds the only repositories timed.
+        only_these: bool,
+    },
+    /// Save the timing preferences.
+    SaveTiming {
+        /// Seconds without input that count as idle (checked by the shell).
+        idle_seconds: u32,
+    },
     /// Try `GET /api/v1/me` with these settings, saving nothing.
     TestConnection {
         /// Server URL as typed.
@@ -77,10 +103,16 @@ pub struct Fields {
     kind: String,
     path: Option<String>,
     visible: Option<bool>,
+    doc: Option<u64>,
     seq: Option<u64>,
     id: Option<String>,
     server_url: Option<String>,
     token: Option<String>,
+    idle_seconds: Option<u32>,
+    incognito: Option<bool>,
+    time_incognito: Option<bool>,
+    repos: Option<String>,
+    only_these: Option<bool>,
 }
 
 impl Fields {
@@ -89,10 +121,16 @@ impl Fields {
         let present = [
             ("path", self.path.is_some()),
             ("visible", self.visible.is_some()),
+            ("doc", self.doc.is_some()),
             ("seq", self.seq.is_some()),
             ("id", self.id.is_some()),
             ("serverUrl", self.server_url.is_some()),
             ("token", self.token.is_some()),
+            ("idleSeconds", self.idle_seconds.is_some()),
+            ("incognito", self.incognito.is_some()),
+            ("timeIncognito", self.time_incognito.is_some()),
+            ("repos", self.repos.is_some()),
+            ("onlyThese", self.only_these.is_some()),
         ];
         match present
             .iter()
@@ -119,17 +157,20 @@ impl TryFrom<Fields> for ContentMessage {
     fn try_from(f: Fields) -> Result<Self, String> {
         match f.kind.as_str() {
             "page-state" => {
-                f.only(&["path", "visible", "seq"])?;
+                f.only(&["path", "incognito", "visible", "doc", "seq"])?;
                 Ok(ContentMessage::PageState {
                     path: need(f.path, "path")?,
+                    incognito: need(f.incognito, "incognito")?,
                     visible: need(f.visible, "visible")?,
+                    doc: need(f.doc, "doc")?,
                     seq: need(f.seq, "seq")?,
                 })
             }
             "page-left" => {
-                f.only(&["path", "seq"])?;
+                f.only(&["path", "doc", "seq"])?;
                 Ok(ContentMessage::PageLeft {
                     path: need(f.path, "path")?,
+                    doc: need(f.doc, "doc")?,
                     seq: need(f.seq, "seq")?,
                 })
             }
@@ -147,6 +188,22 @@ impl TryFrom<Fields> for PageMessage {
             "get-status" => (&[], PageMessage::GetStatus),
             "sync-now" => (&[], PageMessage::SyncNow),
             "get-settings" => (&[], PageMessage::GetSettings),
+            "get-timing" => (&[], PageMessage::GetTiming),
+            "get-privacy" => (&[], PageMessage::GetPrivacy),
+            "save-privacy" => (
+                &["timeIncognito", "repos", "onlyThese"],
+                PageMessage::SavePrivacy {
+                    time_incognito: need(f.time_incognito, "timeIncognito")?,
+                    repos: need(f.repos.clone(), "repos")?,
+                    only_these: need(f.only_these, "onlyThese")?,
+                },
+            ),
+            "save-timing" => (
+                &["idleSeconds"],
+                PageMessage::SaveTiming {
+                    idle_seconds: need(f.idle_seconds, "idleSeconds")?,
+                },
+            ),
             "retry-failed" => (
                 &["id"],
                 PageMessage::RetryFailed {
@@ -203,17 +260,22 @@ mod tests {
     #[test]
     fn content_messages_decode_with_exactly_their_fields() {
         assert_eq!(
-            content(r#"{"type":"page-state","path":"/o/r/pull/1","visible":true,"seq":7}"#),
+            content(
+                r#"{"type":"page-state","path":"/o/r/pull/1","incognito":false,"visible":true,"doc":3,"seq":7}"#
+            ),
             Ok(ContentMessage::PageState {
                 path: "/o/r/pull/1".into(),
+                incognito: false,
                 visible: true,
+                doc: 3,
                 seq: 7
             })
         );
         assert_eq!(
-            content(r#"{"type":"page-left","path":"/o/r/pull/1","seq":8}"#),
+            content(r#"{"type":"page-left","path":"/o/r/pull/1","doc":3,"seq":8}"#),
             Ok(ContentMessage::PageLeft {
                 path: "/o/r/pull/1".into(),
+                doc: 3,
                 seq: 8
             })
         );
@@ -225,6 +287,20 @@ mod tests {
             (r#"{"type":"get-status"}"#, PageMessage::GetStatus),
             (r#"{"type":"sync-now"}"#, PageMessage::SyncNow),
             (r#"{"type":"get-settings"}"#, PageMessage::GetSettings),
+            (r#"{"type":"get-timing"}"#, PageMessage::GetTiming),
+            (r#"{"type":"get-privacy"}"#, PageMessage::GetPrivacy),
+            (
+                r#"{"type":"save-privacy","timeIncognito":false,"repos":"a/*","onlyThese":true}"#,
+                PageMessage::SavePrivacy {
+                    time_incognito: false,
+                    repos: "a/*".into(),
+                    only_these: true,
+                },
+            ),
+            (
+                r#"{"type":"save-timing","idleSeconds":180}"#,
+                PageMessage::SaveTiming { idle_seconds: 180 },
+            ),
             (
                 r#"{"type":"retry-failed","id":"abc"}"#,
                 PageMessage::RetryFailed { id: "abc".into() },
@@ -256,19 +332,31 @@ mod tests {
     fn a_missing_extra_or_mistyped_field_or_unknown_type_is_refused_with_its_name() {
         let refused = [
             (
-                content_err(r#"{"type":"page-state","path":"/p","seq":1}"#),
+                content_err(
+                    r#"{"type":"page-state","path":"/p","incognito":false,"doc":1,"seq":1}"#,
+                ),
                 "visible",
             ),
             (
-                content_err(r#"{"type":"page-left","path":"/p","seq":1,"visible":true}"#),
+                content_err(r#"{"type":"page-state","path":"/p","visible":true,"doc":1,"seq":1}"#),
+                "incognito",
+            ),
+            (
+                content_err(
+                    r#"{"type":"page-state","path":"/p","incognito":true,"visible":true,"seq":1}"#,
+                ),
+                "doc",
+            ),
+            (
+                content_err(r#"{"type":"page-left","path":"/p","doc":1,"seq":1,"visible":true}"#),
                 "visible",
             ),
             (
-                content_err(r#"{"type":"page-left","path":"/p","seq":-1}"#),
+                content_err(r#"{"type":"page-left","path":"/p","doc":1,"seq":-1}"#),
                 "-1",
             ),
             (
-                content_err(r#"{"type":"page-left","path":"/p","seq":1,"tab":3}"#),
+                content_err(r#"{"type":"page-left","path":"/p","doc":1,"seq":1,"tab":3}"#),
                 "tab",
             ),
             (content_err(r#"{"type":"get-status"}"#), "get-status"),
@@ -289,6 +377,12 @@ mod tests {
                 "server_url",
             ),
             (page_err(r#""get-status""#), "string"),
+            (page_err(r#"{"type":"save-timing"}"#), "idleSeconds"),
+            (page_err(r#"{"type":"save-timing","idleSeconds":-5}"#), "-5"),
+            (
+                page_err(r#"{"type":"get-timing","idleSeconds":60}"#),
+                "idleSeconds",
+            ),
         ];
         for (result, named) in refused {
             let Some(err) = result else {

@@ -80,8 +80,19 @@ pub fn normalize_server_url(text: &str) -> Result<String, SettingsError> {
     ))
 }
 
-fn is_loopback(host: &str) -> bool {
-    host == "localhost" || host == "[::1]" || host.starts_with("127.")
+/// Whether `host` (a URL's hostname, as the URL parser normalised it) is
+/// this computer: `localhost`, an IPv4 address in 127.0.0.0/8 or `[::1]`.
+/// The host is parsed as an address, never matched by prefix:
+/// `127.evil.example` is a name anyone may register, and a token sent there
+/// over http travels in clear text. The URL parser writes every IPv6
+/// loopback spelling as `[::1]` and every IPv4 one (`127.1`, `0x7f.0.0.1`)
+/// as four decimal octets.
+pub fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host == "[::1]"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|a| a.is_loopback())
 }
 
 /// Checks a token: visible ASCII, no spaces, at most 4096 characters.
@@ -117,4 +128,35 @@ pub fn resolve(
     };
     check_token(&token)?;
     Ok(Settings { server_url, token })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn only_real_loopback_addresses_count_as_this_computer() {
+        for host in [
+            "localhost",
+            "127.0.0.1",
+            "127.1.2.3",
+            "127.255.255.254",
+            "[::1]",
+        ] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in [
+            "127.evil.example",
+            "127.0.0.1.evil.example",
+            "localhost.evil.example",
+            "128.0.0.1",
+            "10.0.0.1",
+            "[::2]",
+            "[::ffff:8.8.8.8]",
+            "::1",
+            "",
+        ] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
 }

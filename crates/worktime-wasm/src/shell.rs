@@ -17,12 +17,14 @@ use crate::error::{HttpError, SettingsError, ShellError, StorageError};
 use crate::host::Host;
 use crate::http::{self, HttpRequest};
 use crate::settings::Settings;
+use crate::timing::Timing;
 use crate::view::{self, PopupView};
 use crate::{clock, json, log, storage};
 use gloo_timers::callback::Timeout;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use worktime_core::output::{Output, SyncNowReply, UiEvent};
+use worktime_core::privacy::Privacy;
 use worktime_core::{Engine, HttpOutcome, Input};
 use worktime_protocol::UnixMillis;
 
@@ -45,6 +47,8 @@ pub struct Shell {
     host: Host,
     engine: RefCell<Engine>,
     settings: RefCell<Option<Settings>>,
+    timing: Cell<Timing>,
+    privacy: RefCell<Privacy>,
     quarantined: Cell<u32>,
     /// Writes IndexedDB refused, retried in front of the next batch.
     backlog: RefCell<WriteBacklog>,
@@ -71,6 +75,9 @@ impl Shell {
         let db = Db::open(db_name.unwrap_or(DB_NAME)).await?;
         let now = clock::now();
         let settings = storage::load_settings(&db, now).await?;
+        let timing: Timing = storage::load_pref(&db, storage::TIMING_KEY, now).await?;
+        let privacy: Privacy = storage::load_pref(&db, storage::PRIVACY_KEY, now).await?;
+        host.set_idle_detection(timing.idle_seconds.secs()).await;
         let mut loaded = storage::load(&db, now).await?;
         // Writes a previous worker could only keep in chrome.storage.local
         // (IndexedDB refused them): back over what IndexedDB holds, and
@@ -100,13 +107,21 @@ impl Shell {
             ));
         }
         let quarantined = storage::quarantine_count(&db).await?;
-        let open_tabs = host.open_tabs().await;
+        // Tab ids of an earlier browser run name other tabs now: on the
+        // run's first start, every stored tab is gone.
+        let open_tabs = if host.first_start_this_browser_run().await {
+            Vec::new()
+        } else {
+            host.open_tabs().await
+        };
         let online = http::online();
         let shell = Rc::new(Shell {
             db,
             host,
             engine: RefCell::new(Engine::new()),
             settings: RefCell::new(settings),
+            timing: Cell::new(timing),
+            privacy: RefCell::new(privacy),
             quarantined: Cell::new(quarantined),
             backlog: RefCell::new(backlog),
             turn: tokio::sync::Mutex::new(()),
@@ -250,7 +265,7 @@ impl Shell {
     /// Shows `view` on the badge and in any open popup.
     async fn publish(&self, view: &worktime_core::status::SyncView) {
         let popup = self.popup_view_of(view, clock::now());
-        let badge = view::badge(view, popup.storage_error.is_some());
+        let badge = view::badge(view, popup.configured, popup.storage_error.is_some());
         self.host.set_badge(&badge.text, badge.color).await;
         if let Ok(js) = storage::to_js(&popup, "view") {
             self.host.broadcast(&js).await;
@@ -364,6 +379,15 @@ impl Shell {
         )
     }
 
+    /// Whether a session is timing `tab` (so an event about it is worth a
+    /// turn of the engine).
+    pub fn times_tab(&self, tab: worktime_core::TabId) -> bool {
+        self.engine
+            .borrow()
+            .running_sessions()
+            .any(|r| r.tabs.iter().any(|t| t.tab == tab))
+    }
+
     /// Takes the engine's answer to the last Sync-now command.
     pub fn take_sync_now_reply(&self) -> Option<SyncNowReply> {
         self.sync_now_reply.borrow_mut().take()
@@ -383,6 +407,39 @@ impl Shell {
             command: worktime_core::Command::TokenSet,
         })
         .await;
+        Ok(())
+    }
+
+    /// The timing preferences in force.
+    pub fn timing(&self) -> Timing {
+        self.timing.get()
+    }
+
+    /// Stores new timing preferences and hands the idle threshold to
+    /// `chrome.idle`.
+    pub async fn save_timing(&self, timing: Timing) -> Result<(), StorageError> {
+        storage::save_pref(&self.db, storage::TIMING_KEY, &timing).await?;
+        self.timing.set(timing);
+        self.host
+            .set_idle_detection(timing.idle_seconds.secs())
+            .await;
+        Ok(())
+    }
+
+    /// The privacy controls in force.
+    pub fn privacy(&self) -> Privacy {
+        self.privacy.borrow().clone()
+    }
+
+    /// Whether a page on `pr` may be timed (see [`Privacy::allows`]).
+    pub fn may_time(&self, pr: &worktime_protocol::PrRef, incognito: bool) -> bool {
+        self.privacy.borrow().allows(pr, incognito)
+    }
+
+    /// Stores new privacy controls; they apply to the next page report.
+    pub async fn save_privacy(&self, privacy: Privacy) -> Result<(), StorageError> {
+        storage::save_pref(&self.db, storage::PRIVACY_KEY, &privacy).await?;
+        *self.privacy.borrow_mut() = privacy;
         Ok(())
     }
 

@@ -14,6 +14,10 @@ use worktime_protocol::UnixMillis;
 
 /// The settings record's key in [`stores::SETTINGS`].
 const SETTINGS_KEY: &str = "server";
+/// The timing preferences' key in [`stores::SETTINGS`].
+pub const TIMING_KEY: &str = "timing";
+/// The privacy controls' key in [`stores::SETTINGS`].
+pub const PRIVACY_KEY: &str = "privacy";
 
 /// Converts a value to a plain JS object (numbers, strings, arrays, objects:
 /// what IndexedDB's structured clone keeps exactly).
@@ -168,6 +172,37 @@ pub async fn save_settings(db: &Db, settings: &Settings) -> Result<(), StorageEr
         store: stores::SETTINGS.to_owned(),
         key: SETTINGS_KEY.to_owned(),
         value: Some(to_js(settings, stores::SETTINGS)?),
+    }])
+    .await
+}
+
+/// A saved preference record under `key` in [`stores::SETTINGS`] (the
+/// timing and privacy choices), or its default. A record that does not
+/// decode is quarantined and the default applies.
+pub async fn load_pref<T: DeserializeOwned + Default>(
+    db: &Db,
+    key: &str,
+    now: UnixMillis,
+) -> Result<T, StorageError> {
+    let Some(raw) = db.get(stores::SETTINGS, key).await? else {
+        return Ok(T::default());
+    };
+    match json::from_js::<T>(&raw) {
+        Ok(value) => Ok(value),
+        Err(reason) => {
+            db.quarantine(stores::SETTINGS, key, &raw, &reason, now.0)
+                .await?;
+            Ok(T::default())
+        }
+    }
+}
+
+/// Saves a preference record under `key` (one transaction).
+pub async fn save_pref<T: Serialize>(db: &Db, key: &str, value: &T) -> Result<(), StorageError> {
+    db.write(&[RawWrite {
+        store: stores::SETTINGS.to_owned(),
+        key: key.to_owned(),
+        value: Some(to_js(value, stores::SETTINGS)?),
     }])
     .await
 }

@@ -10,20 +10,24 @@ use worktime_protocol::UnixMillis;
 /// The popup's one status line: what kind, and its exact words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StatusLine {
-    /// `synced`, `syncing`, `pending`, `offline`, `signed_out`,
+    /// `not_set_up`, `synced`, `syncing`, `pending`, `offline`, `signed_out`,
     /// `server_problem` or `failed` (the popup colours by it).
     pub kind: &'static str,
-    /// `Synced`, `Syncing…`, `N pending`, `Offline`, `Signed out`,
-    /// `Server problem`, `N failed`.
+    /// `Not set up`, `Synced`, `Syncing…`, `N pending`, `Offline`,
+    /// `Signed out`, `Server problem`, `N failed`.
     pub line: String,
 }
 
-/// The status line for `view`. Signed out outranks everything (nothing can
-/// move until the user acts), then a running sync, then offline, then a
-/// server problem (sync is paused), then failed items (they need the user),
-/// then pending ones.
-pub fn status_line(view: &SyncView) -> StatusLine {
-    let (kind, line) = if view.status == Status::SignedOut || !view.signed_in {
+/// The status line for `view`, given whether a server and token are saved.
+/// Before they are, the extension is not set up (nothing refused anything
+/// yet). Then signed out outranks everything (nothing can move until the
+/// user acts), then a running sync, then offline, then a server problem
+/// (sync is paused), then failed items (they need the user), then pending
+/// ones.
+pub fn status_line(view: &SyncView, configured: bool) -> StatusLine {
+    let (kind, line) = if !configured {
+        ("not_set_up", "Not set up".to_owned())
+    } else if view.status == Status::SignedOut || !view.signed_in {
         ("signed_out", "Signed out".to_owned())
     } else if view.status == Status::Syncing {
         ("syncing", "Syncing…".to_owned())
@@ -50,17 +54,14 @@ pub struct Badge {
     pub color: &'static str,
 }
 
-/// `!` (red) when something failed, the user is signed out, the server's
-/// address does not answer as the API (a server problem) or storage is
-/// refusing writes (the user should know before closing the browser), else
-/// the pending count (blue), else nothing.
-pub fn badge(view: &SyncView, storage_failing: bool) -> Badge {
-    if storage_failing
-        || view.server_problem.is_some()
-        || !view.failed.is_empty()
-        || view.status == Status::SignedOut
-        || !view.signed_in
-    {
+/// `!` (red) when something failed, a server refused the token, the
+/// server's address does not answer as the API (a server problem) or storage
+/// is refusing writes (the user should know before closing the browser),
+/// else the pending count (blue), else nothing. Before a server is set
+/// nobody refused anything: no `!` for that.
+pub fn badge(view: &SyncView, configured: bool, storage_failing: bool) -> Badge {
+    let refused = configured && (view.status == Status::SignedOut || !view.signed_in);
+    if storage_failing || view.server_problem.is_some() || !view.failed.is_empty() || refused {
         Badge {
             text: "!".into(),
             color: "#cf222e",
@@ -217,7 +218,7 @@ pub fn popup_view(
         server_problem: server_problem_text(view, server_url),
         now: now.0,
         configured,
-        status: status_line(view),
+        status: status_line(view, configured),
         current: view.current.as_ref().map(|c| CurrentRow {
             pr: c.pr.to_string(),
             active_seconds: c.active_seconds,
@@ -291,21 +292,21 @@ mod tests {
     #[test]
     fn the_status_line_uses_the_exact_words_of_the_spec() {
         let mut v = idle();
-        assert_eq!(status_line(&v).line, "Synced");
+        assert_eq!(status_line(&v, true).line, "Synced");
         v.pending = 3;
-        assert_eq!(status_line(&v).line, "3 pending");
+        assert_eq!(status_line(&v, true).line, "3 pending");
         v.status = Status::Error;
-        assert_eq!(status_line(&v).line, "3 pending");
+        assert_eq!(status_line(&v, true).line, "3 pending");
         v.status = Status::Syncing;
-        assert_eq!(status_line(&v).line, "Syncing…");
+        assert_eq!(status_line(&v, true).line, "Syncing…");
         v.status = Status::Offline;
-        assert_eq!(status_line(&v).line, "Offline");
+        assert_eq!(status_line(&v, true).line, "Offline");
         v.status = Status::Idle;
         v.failed = vec![failed_item(), failed_item()];
-        assert_eq!(status_line(&v).line, "2 failed");
+        assert_eq!(status_line(&v, true).line, "2 failed");
         v.status = Status::SignedOut;
-        assert_eq!(status_line(&v).line, "Signed out");
-        assert_eq!(status_line(&v).kind, "signed_out");
+        assert_eq!(status_line(&v, true).line, "Signed out");
+        assert_eq!(status_line(&v, true).kind, "signed_out");
     }
 
     #[test]
@@ -319,12 +320,12 @@ mod tests {
             request: "POST /api/v1/sessions/batch".into(),
             since: NOW,
         });
-        let line = status_line(&v);
+        let line = status_line(&v, true);
         assert_eq!(
             (line.kind, line.line.as_str()),
             ("server_problem", "Server problem")
         );
-        assert_eq!(badge(&v, false).text, "!");
+        assert_eq!(badge(&v, true, false).text, "!");
         let popup = popup_view(&v, Some(URL), 0, None, None, NOW);
         let text = popup.server_problem.unwrap();
         for part in [
@@ -339,9 +340,9 @@ mod tests {
         }
         // Offline and signed out outrank it; it outranks failed items.
         v.failed = vec![failed_item()];
-        assert_eq!(status_line(&v).kind, "server_problem");
+        assert_eq!(status_line(&v, true).kind, "server_problem");
         v.status = Status::Offline;
-        assert_eq!(status_line(&v).kind, "offline");
+        assert_eq!(status_line(&v, true).kind, "offline");
         v.server_problem = None;
         assert_eq!(
             popup_view(&v, Some(URL), 0, None, None, NOW).server_problem,
@@ -352,15 +353,37 @@ mod tests {
     #[test]
     fn the_badge_shows_pending_count_or_a_bang_when_the_user_must_act() {
         let mut v = idle();
-        assert_eq!(badge(&v, false).text, "");
+        assert_eq!(badge(&v, true, false).text, "");
         v.pending = 4;
-        assert_eq!(badge(&v, false).text, "4");
-        assert_eq!(badge(&v, true).text, "!", "storage refusing writes");
+        assert_eq!(badge(&v, true, false).text, "4");
+        assert_eq!(badge(&v, true, true).text, "!", "storage refusing writes");
         v.failed = vec![failed_item()];
-        assert_eq!(badge(&v, false).text, "!");
+        assert_eq!(badge(&v, true, false).text, "!");
         v.failed.clear();
         v.signed_in = false;
-        assert_eq!(badge(&v, false).text, "!");
+        assert_eq!(badge(&v, true, false).text, "!");
+    }
+
+    #[test]
+    fn before_a_server_is_set_the_popup_says_not_set_up_and_the_badge_stays_calm() {
+        let mut v = idle();
+        v.signed_in = false; // the engine has no token yet
+        v.status = Status::SignedOut;
+        let line = status_line(&v, false);
+        assert_eq!(
+            (line.kind, line.line.as_str()),
+            ("not_set_up", "Not set up")
+        );
+        assert_eq!(badge(&v, false, false).text, "");
+        v.pending = 2;
+        assert_eq!(badge(&v, false, false).text, "2", "reviews kept for later");
+        assert_eq!(badge(&v, false, true).text, "!", "storage refusing writes");
+        assert_eq!(
+            status_line(&v, true).line,
+            "Signed out",
+            "once a server is set"
+        );
+        assert_eq!(badge(&v, true, false).text, "!");
     }
 
     #[test]

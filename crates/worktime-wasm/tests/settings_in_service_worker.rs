@@ -29,6 +29,23 @@ fn https_urls_and_loopback_http_are_accepted_and_normalised() {
         normalize_server_url("http://localhost:3000/").unwrap(),
         "http://localhost:3000"
     );
+    assert_eq!(
+        normalize_server_url("http://127.8.9.10:1").unwrap(),
+        "http://127.8.9.10:1"
+    );
+    assert_eq!(
+        normalize_server_url("http://[::1]:8787").unwrap(),
+        "http://[::1]:8787"
+    );
+    // Other spellings of loopback addresses, as the URL parser writes them.
+    assert_eq!(
+        normalize_server_url("http://[0:0:0:0:0:0:0:1]:8787").unwrap(),
+        "http://[::1]:8787"
+    );
+    assert_eq!(
+        normalize_server_url("http://127.1:8787").unwrap(),
+        "http://127.0.0.1:8787"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -40,6 +57,13 @@ fn unusable_urls_are_refused_with_a_reason() {
         ("javascript:alert(1)", SettingsError::InvalidUrl),
         ("http://wt.example.com", SettingsError::InsecureUrl),
         ("http://192.168.1.5:8787", SettingsError::InsecureUrl),
+        // A name that merely starts like a loopback address is a remote host.
+        ("http://127.evil.example", SettingsError::InsecureUrl),
+        (
+            "http://127.0.0.1.evil.example:8787",
+            SettingsError::InsecureUrl,
+        ),
+        ("http://localhost.evil.example", SettingsError::InsecureUrl),
         (
             "https://user:pw@wt.example.com",
             SettingsError::UrlHasExtras,

@@ -5,7 +5,7 @@
 
 use crate::coord::{Coordinator, Flight, PULL_INTERVAL, PULL_RETRY_INTERVAL, SYNC_NOW_COOLDOWN};
 use crate::failed::FailedList;
-use crate::ids::{RequestId, TabId};
+use crate::ids::{DocId, RequestId, TabId};
 use crate::input::{Command, Input, PageEvent};
 use crate::outcome::HttpOutcome;
 use crate::output::{Method, Output, Request, SyncNowReply, UiEvent};
@@ -182,19 +182,32 @@ impl Engine {
                 tab,
                 pr,
                 event,
+                doc,
                 seq,
             } => {
                 self.observe_clock(now);
-                self.on_page(now, tab, &pr, event, seq);
+                self.on_page(now, tab, &pr, event, doc, seq);
+            }
+            Input::LeftPullRequest { now, tab, report } => {
+                self.observe_clock(now);
+                let changes = self.tracker.left_pull_request(now, tab, report);
+                self.apply_changes(now, changes);
             }
             Input::TabRemoved { now, tab } => {
                 self.observe_clock(now);
                 let changes = self.tracker.tab_removed(now, tab);
                 self.apply_changes(now, changes);
             }
-            Input::UserIdle { now, idle } => {
+            Input::UserIdle {
+                now,
+                idle,
+                last_input,
+            } => {
                 self.observe_clock(now);
-                let changes = self.tracker.set_idle(now, idle);
+                let rng = &mut self.rng;
+                let changes = self.tracker.set_idle(now, idle, last_input, || {
+                    LocalId::from_random(rng.next_u128())
+                });
                 self.apply_changes(now, changes);
                 if self.meta.user_idle != idle {
                     self.meta.user_idle = idle;
@@ -234,9 +247,23 @@ impl Engine {
                 }
             }
         }
+        self.arm_tracker_timers();
         self.fire_timers(now);
         self.drive(now);
         self.flush(now);
+    }
+
+    /// The tracker's deadlines (grace ends, the safety timeout) follow its
+    /// state: set before timers fire, so one already due fires now.
+    fn arm_tracker_timers(&mut self) {
+        match self.tracker.next_grace_end() {
+            Some(at) => self.timers.set(Timer::LeaveGrace, at),
+            None => self.timers.stop(Timer::LeaveGrace),
+        }
+        match self.tracker.next_inactive_end() {
+            Some(at) => self.timers.set(Timer::Inactive, at),
+            None => self.timers.stop(Timer::Inactive),
+        }
     }
 
     // ----------------------------------------------------------- handlers
@@ -320,9 +347,17 @@ impl Engine {
         self.queue_changed = true;
     }
 
-    fn on_page(&mut self, now: UnixMillis, tab: TabId, pr: &PrRef, event: PageEvent, seq: u64) {
+    fn on_page(
+        &mut self,
+        now: UnixMillis,
+        tab: TabId,
+        pr: &PrRef,
+        event: PageEvent,
+        doc: DocId,
+        seq: u64,
+    ) {
         let rng = &mut self.rng;
-        let changes = self.tracker.page(now, tab, pr, event, seq, || {
+        let changes = self.tracker.page(now, tab, pr, event, doc, seq, || {
             LocalId::from_random(rng.next_u128())
         });
         self.apply_changes(now, changes);
@@ -404,6 +439,14 @@ impl Engine {
                         self.settle(now, f.flight, (&f.request, f.offset), HttpOutcome::Timeout);
                     }
                 }
+                Timer::LeaveGrace => {
+                    let changes = self.tracker.end_graces(now);
+                    self.apply_changes(now, changes);
+                }
+                Timer::Inactive => {
+                    let changes = self.tracker.end_inactive(now);
+                    self.apply_changes(now, changes);
+                }
                 Timer::Retry | Timer::Cooldown => {}
             }
         }
@@ -421,6 +464,7 @@ impl Engine {
         } else {
             self.timers.stop(Timer::Checkpoint);
         }
+        self.arm_tracker_timers();
         let retry = if self.has_token
             && !self.meta.signed_out
             && self.online

@@ -6,9 +6,10 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use worktime_core::tracker::LEAVE_GRACE;
 use worktime_core::{
-    Command, Engine, HttpOutcome, Input, Method, Output, PageEvent, QueueEntry, Request, RequestId,
-    Session, StoredState, SyncView, TabId, UiEvent, UnixMillis,
+    Command, DocId, Engine, HttpOutcome, Input, Method, Output, PageEvent, QueueEntry, Request,
+    RequestId, Session, StoredState, SyncView, TabId, UiEvent, UnixMillis,
 };
 use worktime_protocol::{BatchRequest, BatchResponse, ItemResult, ItemStatus, PrRef};
 
@@ -197,8 +198,14 @@ impl Shell {
         }
     }
 
-    /// A page report from `tab` about `octo/hello#n`.
+    /// A page report from `tab` about `octo/hello#n` (all from one showing
+    /// per tab, numbered in order).
     pub fn page(&mut self, tab: i64, n: u64, event: PageEvent) {
+        self.page_in(tab, 0, n, event);
+    }
+
+    /// A page report from showing `doc` in `tab` about `octo/hello#n`.
+    pub fn page_in(&mut self, tab: i64, doc: u64, n: u64, event: PageEvent) {
         if !self.open_tabs.contains(&tab) {
             self.open_tabs.push(tab);
         }
@@ -208,9 +215,29 @@ impl Shell {
             tab: TabId(tab),
             pr: pr(n),
             event,
+            doc: DocId(doc),
             seq: self.seq,
         };
         self.handle(input);
+    }
+
+    /// The page in `tab` (its one showing) moved in-page to a page that is
+    /// no pull request.
+    pub fn left_pr(&mut self, tab: i64) {
+        self.seq += 1;
+        let input = Input::LeftPullRequest {
+            now: self.now,
+            tab: TabId(tab),
+            report: Some((DocId(0), self.seq)),
+        };
+        self.handle(input);
+    }
+
+    /// `pagehide` on PR `n` in `tab`, and nothing brings it back: the tab's
+    /// grace runs out.
+    pub fn leave(&mut self, tab: i64, n: u64) {
+        self.page(tab, n, PageEvent::Closed);
+        self.advance(LEAVE_GRACE.0);
     }
 
     /// The tab is closed (`chrome.tabs.onRemoved`, no `pagehide`).

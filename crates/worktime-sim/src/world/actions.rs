@@ -30,6 +30,8 @@ impl World {
             tab: TabId(tab),
             pr,
             event,
+            // One showing per run: the global `seq` orders every report.
+            doc: worktime_core::DocId(0),
             seq: self.seq,
         }
     }
@@ -144,6 +146,7 @@ impl World {
                 self.input(Input::UserIdle {
                     now: self.now(),
                     idle: self.idle,
+                    last_input: None,
                 });
             }
             770..=799 => {

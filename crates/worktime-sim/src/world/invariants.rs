@@ -109,6 +109,7 @@ impl World {
             self.input(Input::UserIdle {
                 now: self.now(),
                 idle: false,
+                last_input: None,
             });
         }
         if !self.token_valid || !self.has_token {

@@ -272,6 +272,7 @@ impl World {
         self.input(Input::UserIdle {
             now: self.now(),
             idle: self.idle,
+            last_input: None,
         });
     }
 
