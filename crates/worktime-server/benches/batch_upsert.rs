@@ -8,8 +8,8 @@
 //! batches already stored (the no-op merge path). Every answer is checked:
 //! 200 and 500 `"ok"` results. Request bodies are serialised before timing.
 //!
-//! Then the flood figure: 16 clients send batches of new sessions as fast
-//! as they can for `BENCH_FLOOD_SECS` (default 10) while one normal client
+//! Then the flood figure: 16 clients send batches of new sessions (every
+//! one new) as fast as they can for `BENCH_FLOOD_SECS` (default 10) while one normal client
 //! PUTs its session and asks `GET /api/v1/me` every 100 ms; it reports the
 //! normal client's p50/p99/max latency, what the flood got stored and shed
 //! (503 with `Retry-After` from the bounded writer queue and in-flight
@@ -32,8 +32,6 @@ const BATCH: usize = 500;
 const GOAL: f64 = 20_000.0;
 /// Clients flooding batch writes in the flood round.
 const FLOODERS: usize = 16;
-/// Bodies prepared per flooding client (sent round and round).
-const FLOOD_BODIES: usize = 12;
 
 fn cli(db: &Path, args: &[&str]) -> String {
     let out = Command::new(BIN)
@@ -133,7 +131,6 @@ async fn flood(
     base: &str,
     flooders: &[String],
     normal: &str,
-    bodies: Vec<Arc<Vec<Vec<u8>>>>,
     length: Duration,
     now_ms: i64,
 ) -> Flood {
@@ -141,13 +138,14 @@ async fn flood(
     let url = format!("{base}/api/v1/sessions/batch");
     let tasks: Vec<_> = flooders
         .iter()
-        .zip(bodies)
-        .map(|(token, bodies)| {
+        .enumerate()
+        .map(|(c, token)| {
             let (url, token) = (url.clone(), token.clone());
             tokio::spawn(async move {
                 let client = reqwest::Client::new();
                 let (mut stored, mut shed) = (0, 0);
-                for body in bodies.iter().cycle() {
+                // Every batch is new sessions (built as it goes: ~1 ms each).
+                for b in 0.. {
                     if Instant::now() >= until {
                         break;
                     }
@@ -155,7 +153,7 @@ async fn flood(
                         .post(&url)
                         .bearer_auth(&token)
                         .header("content-type", "application/json")
-                        .body(body.clone())
+                        .body(body(&format!("flood{c}"), b, now_ms))
                         .send()
                         .await
                         .unwrap();
@@ -318,20 +316,10 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10);
-    let flood_bodies: Vec<Arc<Vec<Vec<u8>>>> = (0..FLOODERS)
-        .map(|c| {
-            Arc::new(
-                (0..FLOOD_BODIES)
-                    .map(|b| body(&format!("flood{c}"), b, now_ms))
-                    .collect(),
-            )
-        })
-        .collect();
     let f = runtime.block_on(flood(
         &base,
         &tokens[..FLOODERS],
         &tokens[FLOODERS],
-        flood_bodies,
         Duration::from_secs(secs),
         now_ms,
     ));
