@@ -54,14 +54,14 @@ export async function run(options, { distSource, jsonFile }) {
   }
 
   if (want('size')) {
-    await measure('wasm_size', 'wasm size (dist/worktime_wasm_bg.wasm)', '≤ 200 KB raw, ≤ 80 KB gzipped', async (load) => {
+    await measure('wasm_size', 'wasm size (dist/worktime_wasm_bg.wasm)', '< 500 KB raw', async (load) => {
       const size = measureWasmSize(DIST);
       return {
         value: size,
         rows: [row({
           id: 'wasm_size', what: 'wasm size (worktime_wasm_bg.wasm)', load,
           figure: `${kb(size.raw)} raw · ${kb(size.gzip)} gzipped`,
-          goal: '≤ 200 KB raw, ≤ 80 KB gz (issue 4)', met: size.raw <= 200 * 1024 && size.gzip <= 80 * 1024, value: size,
+          goal: '< 500 KB raw (issue 11; the 200 KB goal of issue 4 is withdrawn)', met: size.raw < 500 * 1024, value: size,
           how: `bytes of ${distSource}/worktime_wasm_bg.wasm as built (KB = 1024 bytes), and of it compressed by ${size.by} (as ./build.sh build reports it).`,
         })],
       };
