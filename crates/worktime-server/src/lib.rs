@@ -213,6 +213,7 @@
 //! stored as SHA-256 hashes only ([`token`]).
 
 pub mod cli;
+pub mod client_addr;
 pub mod clock;
 pub mod closer;
 pub mod http;

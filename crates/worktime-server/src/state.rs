@@ -23,6 +23,9 @@ pub struct ServerConfig {
     pub rate_limit: Option<RateLimit>,
     /// Per-address limit of requests without a valid token; `None` disables it.
     pub unauthenticated_rate_limit: Option<RateLimit>,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` name the client
+    /// for that limit (none by default: the TCP peer is the client).
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
     /// An active session is closed by the server once its device has sent
     /// nothing for this long (and the server has run at least this long).
     pub stale_after: Duration,
@@ -47,6 +50,11 @@ pub struct ServerConfig {
     pub streams_per_token: usize,
     /// Event streams the server holds open in total.
     pub streams_total: usize,
+    /// Session writes (PUT or batch) one device token may have waiting for
+    /// the database at once; more are answered 503 with `Retry-After`, so
+    /// one flooding device cannot fill the writer's queue and starve the
+    /// others (the extension sends one sync at a time).
+    pub writes_per_device: usize,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +63,7 @@ impl Default for ServerConfig {
             allow_origins: Vec::new(),
             rate_limit: Some(RateLimit::default()),
             unauthenticated_rate_limit: Some(RateLimit::UNAUTHENTICATED),
+            trusted_proxies: crate::client_addr::TrustedProxies::default(),
             // Twice the extension's own 10-minute end of sessions without
             // active time: a living device has updated an open session by then.
             stale_after: Duration::from_secs(20 * 60),
@@ -68,6 +77,7 @@ impl Default for ServerConfig {
             max_in_flight: 256,
             streams_per_token: 8,
             streams_total: 256,
+            writes_per_device: 2,
         }
     }
 }
@@ -90,6 +100,8 @@ pub struct Inner {
     pub unauthenticated: AddressLimiter,
     /// Open event streams.
     pub streams: StreamSlots,
+    /// Session writes in progress, per device.
+    pub writes: StreamSlots,
     /// Prometheus metrics.
     pub metrics: Metrics,
     /// When this server started, by its clock (the closer waits
@@ -128,6 +140,7 @@ impl AppState {
             limiter: RateLimiter::new(config.rate_limit),
             unauthenticated: AddressLimiter::new(config.unauthenticated_rate_limit),
             streams: StreamSlots::new(config.streams_per_token, config.streams_total),
+            writes: StreamSlots::new(config.writes_per_device, usize::MAX),
             metrics: Metrics::default(),
             started_at,
             config,

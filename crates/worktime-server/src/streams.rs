@@ -1,6 +1,8 @@
 //! Slots for open event streams: at most so many per device token and so
 //! many in total, so long-lived SSE connections cannot pile up without
 //! bound. A slot is held by a [`StreamSlot`] and freed when it drops.
+//! The same counter bounds each device's session writes in progress
+//! ([`crate::state::ServerConfig::writes_per_device`]).
 //!
 //! Hand-written: a counter under a mutex; no crate counts per key and in
 //! total at once.

@@ -92,6 +92,11 @@ pub struct ServeArgs {
     /// Turn the per-token rate limit off (benchmarks).
     #[arg(long)]
     pub no_rate_limit: bool,
+    /// A reverse proxy (address or CIDR network) whose `Forwarded` /
+    /// `X-Forwarded-For` headers name the client for the per-address limit
+    /// of requests without a valid token. Repeatable; none by default.
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    pub trusted_proxies: Vec<String>,
     /// Also serve `GET /metrics` without a token on this address (keep it
     /// where only the metrics scraper reaches); otherwise `/metrics` needs
     /// an admin token.
@@ -400,6 +405,8 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
             "--max-in-flight, --max-connections and --writer-queue must be above 0".into(),
         ));
     }
+    let trusted_proxies = crate::client_addr::TrustedProxies::parse(&args.trusted_proxies)
+        .map_err(CliError::Invalid)?;
     let stale_after = std::time::Duration::from_secs(args.stale_after_secs.max(1));
     let clock = Arc::new(SystemClock);
     let store = Arc::new(SqliteStore::open_with_queue(
@@ -413,6 +420,7 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
             per_second: args.rate_per_second,
             burst: args.rate_burst,
         }),
+        trusted_proxies,
         max_in_flight: args.max_in_flight,
         max_connections: args.max_connections,
         stale_after,

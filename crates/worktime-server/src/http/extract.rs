@@ -73,12 +73,14 @@ pub(crate) async fn authenticate(state: &AppState, token: &str) -> Result<Caller
     })
 }
 
-/// The client's address, as the accept loop recorded it.
-fn peer(parts: &Parts) -> Option<IpAddr> {
-    parts
+/// The client's address: the peer the accept loop recorded, or what a
+/// trusted proxy in front of it says (see [`crate::client_addr`]).
+fn client(parts: &Parts, state: &AppState) -> Option<IpAddr> {
+    let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip())
+        .map(|ConnectInfo(addr)| addr.ip())?;
+    Some(state.config.trusted_proxies.client(peer, &parts.headers))
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -96,7 +98,7 @@ impl FromRequestParts<AppState> for Caller {
         };
         match result {
             Err(ApiError::Unauthorized(why)) => {
-                if let Some(ip) = peer(parts) {
+                if let Some(ip) = client(parts, state) {
                     state
                         .unauthenticated
                         .check(&ip)

@@ -8,6 +8,7 @@ use super::params;
 use super::zone::Zone;
 use crate::state::AppState;
 use crate::store::{Cursor, SessionFilter, SessionQuery, SessionRecord, UpsertOutcome};
+use crate::streams::StreamSlot;
 use axum::extract::{Path, State};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -40,6 +41,17 @@ fn validated(mut session: Session, now: UnixMillis) -> Result<Session, ApiError>
     Ok(session)
 }
 
+/// One of the device's few places for writes in progress: a device that
+/// floods gets 503 with `Retry-After` instead of crowding out the others.
+fn write_share(state: &AppState, caller: &Caller) -> Result<StreamSlot, ApiError> {
+    state.writes.open(caller.device_id).map_err(|_| {
+        ApiError::Overloaded(format!(
+            "this device already has {} writes in progress; retry shortly",
+            state.config.writes_per_device
+        ))
+    })
+}
+
 async fn upsert_one(
     State(state): State<AppState>,
     caller: Caller,
@@ -56,6 +68,7 @@ async fn upsert_one(
     }
     let now = state.clock.now();
     let session = validated(session, now)?;
+    let _share = write_share(&state, &caller)?;
     let outcome = state
         .store
         .upsert_sessions(&caller, vec![session], now)
@@ -129,6 +142,7 @@ async fn batch(
     let outcomes = if accepted.is_empty() {
         Vec::new()
     } else {
+        let _share = write_share(&state, &caller)?;
         state.store.upsert_sessions(&caller, accepted, now).await?
     };
     for ((slot, local_id), outcome) in slots.into_iter().zip(ids).zip(outcomes) {

@@ -10,6 +10,7 @@ use tempfile::TempDir;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use worktime_server::ServerConfig;
+use worktime_server::client_addr::TrustedProxies;
 use worktime_server::clock::SystemClock;
 use worktime_server::ratelimit::RateLimit;
 
@@ -282,4 +283,121 @@ async fn a_full_writer_queue_answers_503_and_loses_nothing_it_accepted() {
             .all(|(_, retry, code)| *retry && code == "overloaded")
     );
     assert_eq!(server.all_sessions(&token, "").await.len(), ok * 200);
+}
+
+/// Five requests with a bad token from "client" (as forwarded) and one more,
+/// returning the statuses.
+async fn bad_token_statuses(server: &TestServer, forwarded_for: &str) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let res = server
+            .client
+            .get(server.url("/api/v1/me"))
+            .bearer_auth(format!("wt_guess{i}"))
+            .header("x-forwarded-for", forwarded_for)
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_a_trusted_proxy() {
+    let limit = Some(RateLimit {
+        per_second: 0.01,
+        burst: 3,
+    });
+    // Without --trusted-proxy the header is ignored: one bucket for the peer.
+    let server = with(ServerConfig {
+        unauthenticated_rate_limit: limit,
+        ..config()
+    })
+    .await;
+    assert_eq!(
+        bad_token_statuses(&server, "198.51.100.1").await,
+        [401, 401, 401, 429]
+    );
+    assert_eq!(
+        bad_token_statuses(&server, "198.51.100.2").await,
+        [429; 4],
+        "a claimed address does not buy a fresh bucket"
+    );
+
+    // Behind a trusted proxy (the loopback peer), each forwarded client
+    // has its own bucket, and a forged entry further left changes nothing.
+    let server = with(ServerConfig {
+        unauthenticated_rate_limit: limit,
+        trusted_proxies: TrustedProxies::parse(&["127.0.0.0/8".into()]).unwrap(),
+        ..config()
+    })
+    .await;
+    assert_eq!(
+        bad_token_statuses(&server, "198.51.100.1").await,
+        [401, 401, 401, 429]
+    );
+    assert_eq!(
+        bad_token_statuses(&server, "198.51.100.2").await,
+        [401, 401, 401, 429]
+    );
+    assert_eq!(
+        bad_token_statuses(&server, "203.0.113.9, 198.51.100.1").await,
+        [429; 4],
+        "the rightmost untrusted hop is the client, not what it claims"
+    );
+}
+
+#[tokio::test]
+async fn a_flooding_device_is_held_to_its_share_and_another_device_still_writes() {
+    let server = TestServer::start_with_queue(TempDir::new().unwrap(), config(), 8).await;
+    let flooder = server.token("alice", false, "flooder").await;
+    let other = server.token("bob", false, "laptop").await;
+    let now = server.now();
+    let batches: Vec<Vec<Value>> = (0..24)
+        .map(|b| (0..300).map(|i| ended(&format!("f{b}-{i}"), now)).collect())
+        .collect();
+    // 24 concurrent batches from one device, and meanwhile another device's PUTs.
+    let flood = futures_util::future::join_all(batches.iter().map(|items| {
+        let (server, flooder) = (&server, &flooder);
+        async move {
+            let res = server.batch(flooder, items).await;
+            let status = res.status().as_u16();
+            let code = if status == 200 {
+                String::new()
+            } else {
+                error_of(res).await.1
+            };
+            (status, code)
+        }
+    }));
+    let others = async {
+        let mut statuses = Vec::new();
+        for i in 0..5 {
+            statuses.push(
+                server
+                    .put(&other, &ended(&format!("o{i}"), now))
+                    .await
+                    .status(),
+            );
+        }
+        statuses
+    };
+    let (flood, others) = tokio::join!(flood, others);
+    assert!(others.iter().all(|s| *s == 200), "{others:?}");
+    let shed = flood.iter().filter(|(s, _)| *s == 503).count();
+    let ok = flood.iter().filter(|(s, _)| *s == 200).count();
+    assert!(
+        shed > 0,
+        "one device's 24 concurrent batches exceed its share"
+    );
+    assert_eq!(ok + shed, flood.len(), "{flood:?}");
+    assert!(
+        flood
+            .iter()
+            .filter(|(s, _)| *s == 503)
+            .all(|(_, c)| c == "overloaded")
+    );
+    assert_eq!(server.all_sessions(&flooder, "").await.len(), ok * 300);
+    assert_eq!(server.all_sessions(&other, "").await.len(), 5);
 }

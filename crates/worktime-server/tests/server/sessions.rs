@@ -5,6 +5,7 @@ use crate::harness::*;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use worktime_protocol::{Session, UnixMillis, merge};
+use worktime_server::ServerConfig;
 
 #[tokio::test]
 async fn put_stores_a_session_and_get_returns_it_with_server_fields() {
@@ -254,8 +255,15 @@ async fn ended_never_reverts_and_the_later_update_wins() {
 async fn a_hundred_concurrent_overlapping_batches_leave_exactly_the_merged_rows() {
     // Room for all hundred in the writer's queue: this is about merging, not
     // shedding (limits.rs shows a full queue answering 503).
-    let server =
-        TestServer::start_with_queue(tempfile::TempDir::new().unwrap(), config(), 128).await;
+    let server = TestServer::start_with_queue(
+        tempfile::TempDir::new().unwrap(),
+        ServerConfig {
+            writes_per_device: 128,
+            ..config()
+        },
+        128,
+    )
+    .await;
     let token = server.token("alice", false, "laptop").await;
     let now = server.now();
     // 100 batches of 40 versions over a pool of 120 ids: every id gets many
