@@ -55,6 +55,7 @@ setup() {
   setup_rust
   setup_browser
   setup_node
+  setup_postgres
 }
 
 # ---------------------------------------------------------------- build ----
@@ -89,6 +90,58 @@ build_extension() {
   log "dist/ ready: worktime_wasm_bg.wasm $((raw / 1024)) KB raw, $((gz / 1024)) KB gzipped (limit: < 500 KB raw, issue 11)"
 }
 
+# ----------------------------------------------------------- postgresql ----
+
+# A throwaway PostgreSQL cluster on a loopback port for the server's tests
+# and bench: pg_start exports WORKTIME_TEST_PG (a URL of its `postgres`
+# database, in which each test creates its own database); pg_stop stops the
+# postmaster by its pid and removes the directory. initdb refuses root, so
+# the cluster runs as the `postgres` user.
+PG_DIR=""
+pg_bin() {
+  local bin
+  for bin in /usr/lib/postgresql/*/bin; do
+    [ -x "$bin/initdb" ] && { echo "$bin"; return 0; }
+  done
+  return 1
+}
+
+setup_postgres() {
+  if ! pg_bin >/dev/null; then
+    log "installing Debian's postgresql (the server's tests run against it)"
+    local sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql
+  fi
+}
+
+pg_start() {
+  setup_postgres
+  local bin; bin=$(pg_bin)
+  PG_DIR=$(mktemp -d /tmp/worktime-pg.XXXXXX)
+  local port
+  port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+  local as=()
+  if [ "$(id -u)" -eq 0 ]; then chown postgres "$PG_DIR"; as=(runuser -u postgres --); fi
+  "${as[@]}" "$bin/initdb" -D "$PG_DIR/data" -A trust -U wt >"$PG_DIR/initdb.log" 2>&1 \
+    || { cat "$PG_DIR/initdb.log" >&2; die "initdb failed"; }
+  "${as[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w \
+    -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on" start >/dev/null \
+    || { cat "$PG_DIR/log" >&2; die "PostgreSQL did not start"; }
+  export WORKTIME_TEST_PG="postgres://wt@127.0.0.1:$port/postgres"
+  log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (pid $(head -1 "$PG_DIR/data/postmaster.pid"))"
+}
+
+pg_stop() {
+  [ -n "$PG_DIR" ] && [ -f "$PG_DIR/data/postmaster.pid" ] || return 0
+  local pid; pid=$(head -1 "$PG_DIR/data/postmaster.pid")
+  kill -TERM "$pid" 2>/dev/null || true
+  local i
+  for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  rm -rf "$PG_DIR"
+  PG_DIR=""
+}
+
 # ----------------------------------------------------------------- test ----
 
 test_rust() {
@@ -98,6 +151,19 @@ test_rust() {
   cargo clippy --workspace --all-targets --locked -- -D warnings
   log "cargo test (native)"
   cargo test --workspace --locked
+  test_server_postgres
+}
+
+# The server's whole suite again, on PostgreSQL: the harness opens every
+# test's store on a fresh database of the throwaway cluster instead of an
+# SQLite file, and the PostgreSQL-only tests (several instances) run too.
+test_server_postgres() {
+  log "worktime-server: the same suite on PostgreSQL"
+  pg_start
+  trap pg_stop EXIT
+  cargo test --locked -p worktime-server
+  pg_stop
+  trap - EXIT
 }
 
 # The dashboard in Debian's Chromium against the real server binary.
@@ -174,8 +240,12 @@ run_demo() {
 
 # Batch-upsert throughput of the real server binary on SQLite, 1 and 8 clients.
 bench_server() {
-  log "bench server: batch upsert against worktime-server serve (release build)"
+  log "bench server: batch upsert against worktime-server serve (release build), SQLite and PostgreSQL"
+  pg_start
+  trap pg_stop EXIT
   cargo bench --locked -p worktime-server --bench batch_upsert
+  pg_stop
+  trap - EXIT
 }
 
 # Every benchmark in one table, and as JSON in target/bench.json

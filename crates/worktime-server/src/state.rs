@@ -133,6 +133,10 @@ impl AppState {
         if !store.on_change(Arc::new(move |record| announce.publish(record))) {
             tracing::warn!("the store already announces its changes elsewhere");
         }
+        // Revocations by other instances on a shared database end this
+        // instance's streams of those tokens at once.
+        let revoked = hub.clone();
+        store.on_revoke(Arc::new(move |ids| revoked.revoked(ids)));
         AppState(Arc::new(Inner {
             store,
             clock,

@@ -1,12 +1,14 @@
-//! The command line: `serve`, `backup`, `user add|list|rename|admin|export|delete`,
-//! `token create|list|revoke`. Every subcommand works on the database file
-//! given by `--db` (default `./worktime.db`), also while a server runs on it.
+//! The command line: `serve`, `backup`, `migrate-db`, `user
+//! add|list|rename|admin|export|delete`, `token create|list|revoke`. Every
+//! subcommand works on the database given by `--db` or `WORKTIME_DB` (an
+//! SQLite file path, default `./worktime.db`, or a `postgres://` URL), also
+//! while a server runs on it.
 
 use crate::clock::{Clock, SystemClock};
 use crate::logging::{self, LogFormat};
 use crate::ratelimit::RateLimit;
 use crate::state::{AppState, ServerConfig};
-use crate::store::{SqliteStore, Store, StoreError};
+use crate::store::{Store, StoreError};
 use crate::token::{RandomError, Token};
 use clap::{Args, Parser, Subcommand};
 use std::io::Write as _;
@@ -15,6 +17,7 @@ use std::sync::Arc;
 use worktime_protocol::time::rfc3339;
 
 mod export;
+mod migrate_db;
 
 /// `worktime-server`: the WorkTime Sync reference server and its admin CLI.
 #[derive(Debug, Parser)]
@@ -42,8 +45,19 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Copy everything from an SQLite file into an empty PostgreSQL
+    /// database (users, tokens, sessions and change numbers keep their ids).
+    MigrateDb {
+        /// The SQLite file to copy from (stop the server on it first).
+        #[arg(long)]
+        from: PathBuf,
+        /// The PostgreSQL database to copy to: `postgres://user:pass@host/db`.
+        #[arg(long)]
+        to: String,
+    },
     /// Copy the database to a new file with SQLite's online backup (the
-    /// server may keep running and writing meanwhile).
+    /// server may keep running and writing meanwhile); on PostgreSQL, says
+    /// to use pg_dump.
     Backup {
         /// The copy to write; must not exist.
         #[arg(long)]
@@ -63,12 +77,20 @@ pub enum Switch {
     Off,
 }
 
-/// The database file every subcommand works on.
+/// The database every subcommand works on.
 #[derive(Debug, Args)]
 pub struct DbArg {
-    /// SQLite database file (created if missing).
-    #[arg(long, default_value = "./worktime.db")]
-    pub db: PathBuf,
+    /// SQLite database file (created if missing) or a PostgreSQL URL
+    /// (`postgres://user:pass@host:5432/db`).
+    #[arg(long, env = "WORKTIME_DB", default_value = "./worktime.db")]
+    pub db: String,
+}
+
+impl DbArg {
+    /// `--db` for messages and logs (a URL without its password).
+    pub fn shown(&self) -> String {
+        crate::store::postgres::redacted(&self.db)
+    }
 }
 
 /// Options of `serve`.
@@ -271,32 +293,40 @@ fn valid_label(label: &str) -> Result<(), CliError> {
 /// Runs a parsed command line to completion.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     let clock = SystemClock;
-    let open = |db: &DbArg| SqliteStore::open(&db.db, clock.now());
+    let now = clock.now();
+    async fn open(db: &DbArg) -> Result<Arc<dyn Store>, StoreError> {
+        let queue = crate::store::sqlite::DEFAULT_WRITER_QUEUE;
+        crate::store::open(&db.db, SystemClock.now(), queue).await
+    }
     let mut out = std::io::stdout();
     match cli.command {
         Command::Serve(args) => return serve(args).await,
         Command::User { command } => match command {
             UserCommand::Add { name, admin, db } => {
                 valid_user_name(&name)?;
-                let user = open(&db)?.add_user(&name, admin, clock.now()).await?;
+                let user = open(&db).await?.add_user(&name, admin, clock.now()).await?;
                 let role = if user.admin { "admin user" } else { "user" };
                 writeln!(out, "added {role} {}", user.name)?;
             }
             UserCommand::List { db } => {
-                for user in open(&db)?.list_users().await? {
+                for user in open(&db).await?.list_users().await? {
                     let role = if user.admin { "admin" } else { "user" };
                     writeln!(out, "{}\t{role}", user.name)?;
                 }
             }
             UserCommand::Rename { name, new_name, db } => {
                 valid_user_name(&new_name)?;
-                if !open(&db)?.rename_user(&name, &new_name).await? {
+                if !open(&db).await?.rename_user(&name, &new_name).await? {
                     return Err(CliError::UnknownUser(name));
                 }
                 writeln!(out, "renamed user {name} to {new_name}")?;
             }
             UserCommand::Admin { name, switch, db } => {
-                if !open(&db)?.set_admin(&name, switch == Switch::On).await? {
+                if !open(&db)
+                    .await?
+                    .set_admin(&name, switch == Switch::On)
+                    .await?
+                {
                     return Err(CliError::UnknownUser(name));
                 }
                 let now = if switch == Switch::On {
@@ -307,7 +337,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 writeln!(out, "user {name} is now {now}")?;
             }
             UserCommand::Export { name, db } => {
-                let store = open(&db)?;
+                let store = open(&db).await?;
                 let user = store
                     .find_user(&name)
                     .await?
@@ -318,7 +348,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 writeln!(out)?;
             }
             UserCommand::Delete { name, yes, db } => {
-                let store = open(&db)?;
+                let store = open(&db).await?;
                 let user = store
                     .find_user(&name)
                     .await?
@@ -336,13 +366,25 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             }
         },
         Command::Backup { to, db } => {
-            open(&db)?.backup(&to).await?;
-            writeln!(out, "backed up {} to {}", db.db.display(), to.display())?;
+            open(&db).await?.backup(&to).await?;
+            writeln!(out, "backed up {} to {}", db.shown(), to.display())?;
+        }
+        Command::MigrateDb { from, to } => {
+            let copied = migrate_db::run(&from, &to, now).await?;
+            writeln!(
+                out,
+                "copied {} users, {} device tokens and {} sessions from {} to {}",
+                copied.users,
+                copied.devices,
+                copied.sessions,
+                from.display(),
+                crate::store::postgres::redacted(&to)
+            )?;
         }
         Command::Token { command } => match command {
             TokenCommand::Create { user, device, db } => {
                 valid_label(&device)?;
-                let store = open(&db)?;
+                let store = open(&db).await?;
                 let owner = store
                     .find_user(&user)
                     .await?
@@ -359,7 +401,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 writeln!(out, "{}", token.reveal())?;
             }
             TokenCommand::List { user, db } => {
-                let store = open(&db)?;
+                let store = open(&db).await?;
                 let owner = store
                     .find_user(&user)
                     .await?
@@ -380,7 +422,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 }
             }
             TokenCommand::Revoke { id, db } => {
-                open(&db)?
+                open(&db)
+                    .await?
                     .revoke_device(None, id, clock.now())
                     .await?
                     .ok_or(CliError::UnknownDevice(id))?;
@@ -409,11 +452,7 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
         .map_err(CliError::Invalid)?;
     let stale_after = std::time::Duration::from_secs(args.stale_after_secs.max(1));
     let clock = Arc::new(SystemClock);
-    let store = Arc::new(SqliteStore::open_with_queue(
-        &args.db.db,
-        clock.now(),
-        args.writer_queue,
-    )?);
+    let store = crate::store::open(&args.db.db, clock.now(), args.writer_queue).await?;
     let config = ServerConfig {
         allow_origins: args.allow_origins,
         rate_limit: (!args.no_rate_limit).then_some(RateLimit {
@@ -434,7 +473,7 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
         Some(at) => Some(tokio::net::TcpListener::bind(at).await?),
         None => None,
     };
-    tracing::info!(%addr, db = %args.db.db.display(), "listening");
+    tracing::info!(%addr, db = %args.db.shown(), "listening");
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on http://{addr}")?;

@@ -114,7 +114,10 @@ async fn events(
     let stream = async_stream::stream! {
         let _slot = slot;
         // The highest sequence number this stream has delivered.
-        let mut sent = resume.unwrap_or(0);
+        // A fresh stream starts at the head it announced: a change the
+        // store announces late (another instance's, through the feed) that
+        // is not above it was committed before the stream began.
+        let mut sent = resume.or(head).unwrap_or(0);
         let mut pending = resume;
         let mut recheck = tokio::time::interval(state.config.token_recheck);
         recheck.tick().await;

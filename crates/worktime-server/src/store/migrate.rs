@@ -45,7 +45,7 @@ pub(crate) fn run(conn: &mut Connection, now_ms: i64) -> Result<(), StoreError> 
         };
         apply(conn).map_err(|source| StoreError::Migration {
             version: *version,
-            source,
+            source: Box::new(source),
         })?;
         tracing::info!(version, "applied database migration");
     }

@@ -1,12 +1,16 @@
 //! Storage behind one small trait: what the server needs from a database,
 //! with SQLite ([`sqlite::SqliteStore`]) as the embedded default.
 //!
-//! The trait speaks in the protocol's types and a few server-side records;
-//! the SQL stays inside the implementation and uses portable statements
-//! (`ON CONFLICT`-free upserts, integer milliseconds, no SQLite-only
-//! functions in queries) so a PostgreSQL implementation can follow.
+//! and PostgreSQL ([`postgres::PgStore`]) for several instances on a
+//! database a company already runs; [`open`] picks one from `--db`.
+//!
+//! The trait speaks in the protocol's types and a few server-side records,
+//! and [`StoreError`] carries no driver's types: the SQL stays inside each
+//! implementation.
 
+pub mod copy;
 mod migrate;
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -14,22 +18,62 @@ use serde::Serialize;
 use worktime_protocol::time::rfc3339;
 use worktime_protocol::{MergeError, Session, SessionState, UnixMillis};
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
+/// Opens the store `db` names: a `postgres://` (or `postgresql://`) URL
+/// opens [`PgStore`], anything else is an SQLite file path. Either applies
+/// its pending migrations; `writer_queue` write jobs may wait at once.
+pub async fn open(
+    db: &str,
+    now: UnixMillis,
+    writer_queue: usize,
+) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    if is_postgres_url(db) {
+        Ok(std::sync::Arc::new(
+            PgStore::open(db, now, writer_queue).await?,
+        ))
+    } else {
+        Ok(std::sync::Arc::new(SqliteStore::open_with_queue(
+            std::path::Path::new(db),
+            now,
+            writer_queue,
+        )?))
+    }
+}
+
+/// Whether `db` is a PostgreSQL connection URL rather than a file path.
+pub fn is_postgres_url(db: &str) -> bool {
+    db.starts_with("postgres://") || db.starts_with("postgresql://")
+}
+
+/// Tells of revoked device ids (from any server instance on a shared
+/// database), so their open event streams end at once.
+pub type RevokeListener = std::sync::Arc<dyn Fn(Vec<i64>) + Send + Sync>;
 /// Why a storage call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database refused or failed.
+    /// The database refused or failed (whichever database it is).
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Database(Box<dyn std::error::Error + Send + Sync>),
     /// A migration file could not be applied.
     #[error("migration {version} failed: {source}")]
     Migration {
         /// The migration's number.
         version: u32,
         /// What the database said.
-        source: rusqlite::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// `--db` is neither a file path nor a `postgres://` URL that works.
+    #[error("{0}")]
+    BadDatabase(String),
+    /// This backend cannot do that; the message says what to do instead.
+    #[error("{0}")]
+    Unsupported(&'static str),
+    /// A stored row does not fit the protocol's types (a corrupt row is an
+    /// error, never a silently wrong session).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
     /// The database was written by a newer server than this one.
     #[error("database schema version {found} is newer than this server's {known}")]
     SchemaTooNew {
@@ -388,11 +432,20 @@ pub trait Store: Send + Sync + 'static {
     /// Every session of a user, oldest first (for a privacy export).
     async fn user_sessions(&self, user_id: i64) -> Result<Vec<SessionRecord>, StoreError>;
     /// Copies the database to `to` with SQLite's online backup, while
-    /// writes go on; `to` must not exist.
+    /// writes go on; `to` must not exist. PostgreSQL refuses with
+    /// [`StoreError::Unsupported`], pointing to `pg_dump`.
     async fn backup(&self, to: &std::path::Path) -> Result<(), StoreError>;
     /// Write jobs waiting for the writer now.
     fn writer_queue_depth(&self) -> usize;
     /// Sets the one listener told of every stored change (upserts and server
-    /// closes) in commit order; `false` if one was set before.
+    /// closes) in commit order; `false` if one was set before. On a shared
+    /// database (PostgreSQL) that includes other instances' changes.
     fn on_change(&self, listener: ChangeListener) -> bool;
+    /// Sets the listener told of revocations made by *other* processes on
+    /// the same database; `false` where the backend cannot tell (SQLite:
+    /// streams re-check their token every `token_recheck` instead).
+    fn on_revoke(&self, listener: RevokeListener) -> bool {
+        let _ = listener;
+        false
+    }
 }

@@ -1,8 +1,8 @@
 //! The binary as an operator runs it: `user`, `token` and `serve` as real
 //! processes on one database file, and what the server writes to its log.
 
+use crate::harness::{db_for, postgres};
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -10,7 +10,7 @@ use tempfile::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_worktime-server");
 
-fn run(db: &Path, args: &[&str]) -> Output {
+fn run(db: &str, args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
         .arg("--db")
@@ -31,13 +31,13 @@ struct Served {
 }
 
 impl Served {
-    fn start(db: &Path, env: &[(&str, &str)]) -> Served {
+    fn start(db: &str, env: &[(&str, &str)]) -> Served {
         Self::start_args(db, env, &[]).0
     }
 
     /// Starts `serve` with `extra` arguments; also returns the lines it
     /// printed after the first.
-    fn start_args(db: &Path, env: &[(&str, &str)], extra: &[&str]) -> (Served, Vec<String>) {
+    fn start_args(db: &str, env: &[(&str, &str)], extra: &[&str]) -> (Served, Vec<String>) {
         let mut child = Command::new(BIN)
             .args(["serve", "--addr", "127.0.0.1:0"])
             .args(extra)
@@ -122,7 +122,7 @@ impl Drop for Served {
     }
 }
 
-fn create_token(db: &Path, user: &str, device: &str) -> String {
+fn create_token(db: &str, user: &str, device: &str) -> String {
     let out = run(db, &["token", "create", "--user", user, "--device", device]);
     assert!(out.status.success(), "{out:?}");
     let text = stdout(&out);
@@ -134,7 +134,7 @@ fn create_token(db: &Path, user: &str, device: &str) -> String {
 #[tokio::test]
 async fn cli_manages_users_and_tokens_beside_a_running_server() {
     let dir = TempDir::new().unwrap();
-    let db = dir.path().join("worktime.db");
+    let db = db_for(dir.path());
     let out = run(&db, &["user", "add", "alice"]);
     assert!(out.status.success());
     assert_eq!(stdout(&out), "added user alice\n");
@@ -194,7 +194,7 @@ async fn cli_manages_users_and_tokens_beside_a_running_server() {
 #[tokio::test]
 async fn no_token_appears_in_the_logs_even_at_trace_level() {
     let dir = TempDir::new().unwrap();
-    let db = dir.path().join("worktime.db");
+    let db = db_for(dir.path());
     assert!(run(&db, &["user", "add", "alice"]).status.success());
     let token = create_token(&db, "alice", "laptop");
     let other = create_token(&db, "alice", "desktop");
@@ -275,7 +275,7 @@ async fn no_token_appears_in_the_logs_even_at_trace_level() {
 #[tokio::test]
 async fn backup_and_user_administration_work_beside_a_running_server() {
     let dir = TempDir::new().unwrap();
-    let db = dir.path().join("worktime.db");
+    let db = db_for(dir.path());
     assert!(run(&db, &["user", "add", "alice"]).status.success());
     assert!(run(&db, &["user", "add", "bob"]).status.success());
     let (server, more) = Served::start_args(&db, &[], &["--metrics-addr", "127.0.0.1:0"]);
@@ -312,18 +312,27 @@ async fn backup_and_user_administration_work_beside_a_running_server() {
             .contains("worktime_sessions_stored 2")
     );
 
-    // An online backup while the server runs: a database with both sessions.
     let copy = dir.path().join("copy.db");
-    let out = run(&db, &["backup", "--to", copy.to_str().unwrap()]);
-    assert!(out.status.success(), "{out:?}");
-    let raw = rusqlite::Connection::open(&copy).unwrap();
-    let count: i64 = raw
-        .query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(count, 2);
-    // A backup never overwrites a file.
-    let again = run(&db, &["backup", "--to", copy.to_str().unwrap()]);
-    assert_eq!(again.status.code(), Some(1));
+    if postgres().is_some() {
+        // PostgreSQL has its own tool for this; `backup` says so and writes nothing.
+        let out = run(&db, &["backup", "--to", copy.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("pg_dump"), "{err}");
+        assert!(!copy.exists());
+    } else {
+        // An online backup while the server runs: a database with both sessions.
+        let out = run(&db, &["backup", "--to", copy.to_str().unwrap()]);
+        assert!(out.status.success(), "{out:?}");
+        let raw = rusqlite::Connection::open(&copy).unwrap();
+        let count: i64 = raw
+            .query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(count, 2);
+        // A backup never overwrites a file.
+        let again = run(&db, &["backup", "--to", copy.to_str().unwrap()]);
+        assert_eq!(again.status.code(), Some(1));
+    }
 
     // Rename and admin flag; the token keeps working under the new name.
     assert!(

@@ -1,5 +1,11 @@
 //! Starts the real server on 127.0.0.1:0 with a temporary database and
 //! offers a few helpers to talk to it.
+//!
+//! The backend: an SQLite file in the test's directory, or — when
+//! `WORKTIME_TEST_PG` names a PostgreSQL server (`./build.sh test` starts a
+//! throwaway cluster and sets it) — a fresh database on it per test, named
+//! in the directory's `pg-url` file so a restart finds it again. Every test
+//! runs on either; the few that only make sense on one say so.
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -11,7 +17,7 @@ use tokio::task::JoinHandle;
 use worktime_protocol::UnixMillis;
 use worktime_protocol::time::rfc3339;
 use worktime_server::clock::{Clock, SystemClock};
-use worktime_server::store::SqliteStore;
+use worktime_server::store::Store;
 use worktime_server::token::Token;
 use worktime_server::{AppState, ServerConfig};
 
@@ -22,6 +28,56 @@ pub struct TestServer {
     dir: Option<TempDir>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+/// The PostgreSQL server the suite runs against, if any.
+pub fn postgres() -> Option<String> {
+    std::env::var("WORKTIME_TEST_PG")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// A fresh, empty PostgreSQL database on the test cluster; its URL.
+pub fn fresh_pg_database(admin_url: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let name = format!(
+        "wt_{}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        SystemClock.now().0
+    );
+    let out = std::process::Command::new("psql")
+        .args([admin_url, "-q", "-v", "ON_ERROR_STOP=1", "-c"])
+        .arg(format!("CREATE DATABASE {name}"))
+        .output()
+        .expect("psql runs");
+    assert!(out.status.success(), "CREATE DATABASE: {out:?}");
+    let (base, _) = admin_url.rsplit_once('/').expect("a URL with a database");
+    format!("{base}/{name}")
+}
+
+/// What `--db` names for the test directory `dir`: its SQLite file, or its
+/// PostgreSQL database (created on first use).
+pub fn db_for(dir: &std::path::Path) -> String {
+    match postgres() {
+        None => dir.join("worktime.db").to_str().unwrap().to_owned(),
+        Some(admin) => {
+            let file = dir.join("pg-url");
+            if let Ok(url) = std::fs::read_to_string(&file) {
+                return url;
+            }
+            let url = fresh_pg_database(&admin);
+            std::fs::write(&file, &url).unwrap();
+            url
+        }
+    }
+}
+
+/// Opens the test directory's store like `serve` does.
+pub async fn open_store(dir: &std::path::Path, now: UnixMillis, queue: usize) -> Arc<dyn Store> {
+    worktime_server::store::open(&db_for(dir), now, queue)
+        .await
+        .unwrap()
 }
 
 /// Production settings without the rate limits (tests that need them turn
@@ -60,10 +116,18 @@ impl TestServer {
         clock: Arc<dyn Clock>,
         queue: usize,
     ) -> Self {
-        let store =
-            SqliteStore::open_with_queue(&dir.path().join("worktime.db"), clock.now(), queue)
-                .unwrap();
-        let state = AppState::new(Arc::new(store), clock, config);
+        let store = open_store(dir.path(), clock.now(), queue).await;
+        Self::serve_store(dir, store, config, clock).await
+    }
+
+    /// Serves `store` (another instance on a shared database, for one).
+    pub async fn serve_store(
+        dir: TempDir,
+        store: Arc<dyn Store>,
+        config: ServerConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let state = AppState::new(store, clock, config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();

@@ -21,6 +21,12 @@ use tokio::sync::Semaphore;
 use worktime_protocol::{Session, UnixMillis};
 use writer::Writer;
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(Box::new(e))
+    }
+}
+
 /// How long a connection waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most read connections open at once.
@@ -146,6 +152,14 @@ impl SqliteStore {
         })
         .await
         .map_err(|_| StoreError::ReadInterrupted)?
+    }
+}
+
+impl SqliteStore {
+    /// Every row of the database, for `migrate-db` (one read transaction,
+    /// so a consistent copy).
+    pub async fn dump(&self) -> Result<crate::store::copy::Dump, StoreError> {
+        self.read(reads::dump).await
     }
 }
 
@@ -409,7 +423,7 @@ mod tests {
             .unwrap();
         assert!(matches!(
             store.list_sessions(&everything()).await,
-            Err(StoreError::Sqlite(_))
+            Err(StoreError::Database(_))
         ));
     }
 

@@ -231,3 +231,71 @@ pub(super) fn user_sessions(
         .collect::<Result<_, _>>()?;
     Ok(records)
 }
+
+pub(super) fn dump(conn: &Connection) -> Result<crate::store::copy::Dump, StoreError> {
+    use crate::store::copy::{DeviceRow, Dump, SessionRow, UserRow};
+    conn.execute_batch("BEGIN")?;
+    let result = (|| -> Result<Dump, StoreError> {
+        let users = conn
+            .prepare("SELECT id, name, admin, created_at FROM users ORDER BY id")?
+            .query_map([], |r| {
+                Ok(UserRow {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    admin: r.get(2)?,
+                    created_at: r.get(3)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let devices = conn
+            .prepare(
+                "SELECT id, user_id, label, token_hash, created_at, last_seen_at, revoked_at \
+                 FROM devices ORDER BY id",
+            )?
+            .query_map([], |r| {
+                Ok(DeviceRow {
+                    id: r.get(0)?,
+                    user_id: r.get(1)?,
+                    label: r.get(2)?,
+                    token_hash: r.get(3)?,
+                    created_at: r.get(4)?,
+                    last_seen_at: r.get(5)?,
+                    revoked_at: r.get(6)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let sessions = conn
+            .prepare(
+                "SELECT id, user_id, local_id, device_id, repo_owner, repo_name, pr_number, \
+                 started_at, ended_at, active_seconds, state, updated_at, closed_by_server, \
+                 received_at, seq FROM sessions ORDER BY id",
+            )?
+            .query_map([], |r| {
+                Ok(SessionRow {
+                    id: r.get(0)?,
+                    user_id: r.get(1)?,
+                    local_id: r.get(2)?,
+                    device_id: r.get(3)?,
+                    repo_owner: r.get(4)?,
+                    repo_name: r.get(5)?,
+                    pr_number: r.get(6)?,
+                    started_at: r.get(7)?,
+                    ended_at: r.get(8)?,
+                    active_seconds: r.get(9)?,
+                    state: r.get(10)?,
+                    updated_at: r.get(11)?,
+                    closed_by_server: r.get(12)?,
+                    received_at: r.get(13)?,
+                    seq: r.get(14)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(Dump {
+            users,
+            devices,
+            sessions,
+        })
+    })();
+    conn.execute_batch("COMMIT")?;
+    result
+}
