@@ -161,7 +161,8 @@ test_server_postgres() {
   log "worktime-server: the same suite on PostgreSQL"
   pg_start
   trap pg_stop EXIT
-  cargo test --locked -p worktime-server
+  cargo clippy --locked -p worktime-server --all-targets --features pg-tests -- -D warnings
+  cargo test --locked -p worktime-server --features pg-tests
   pg_stop
   trap - EXIT
 }

@@ -144,6 +144,11 @@ impl TestServer {
         }
     }
 
+    /// The test's directory (its database file, or `pg-url`).
+    pub fn dir_path(&self) -> &std::path::Path {
+        self.dir.as_ref().unwrap().path()
+    }
+
     /// Stops the server gracefully and hands back its directory.
     pub async fn stop(mut self) -> TempDir {
         self.shutdown().await;

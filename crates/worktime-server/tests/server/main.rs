@@ -12,6 +12,8 @@ mod changes;
 mod cli;
 mod closer;
 mod events;
+#[cfg(feature = "pg-tests")]
+mod instances;
 mod limits;
 mod ops;
 mod restart;

@@ -25,6 +25,8 @@ mod reads;
 mod rows;
 mod writes;
 
+pub use writes::CLOSER_LOCK;
+
 use super::{
     ChangeListener, DeviceRecord, Principal, RevokeListener, SessionPage, SessionQuery,
     SessionRecord, Store, StoreError, TotalRow, TotalsQuery, UpsertOutcome, UserRecord,

@@ -25,8 +25,9 @@ use worktime_protocol::{Session, SessionState, UnixMillis, merge};
 pub(super) const CHANGES_CHANNEL: &str = "worktime_changes";
 /// Channel of revocations (payload: device ids, comma-separated).
 pub(super) const REVOKED_CHANNEL: &str = "worktime_revoked";
-/// Advisory lock key of the stale-session closer ("wt-close").
-const CLOSER_LOCK: i64 = 0x7774_2d63_6c6f_7365;
+/// Advisory lock key of the stale-session closer ("wt-close"); an operator
+/// (or a test) holding it pauses every instance's sweeps.
+pub const CLOSER_LOCK: i64 = 0x7774_2d63_6c6f_7365;
 /// How often a transaction that lost a deadlock or serialization race runs again.
 const RETRIES: usize = 5;
 
