@@ -15,6 +15,12 @@
 //! (503 with `Retry-After` from the bounded writer queue and in-flight
 //! limit), and the server's peak memory (`VmHWM`).
 //!
+//! With `WORKTIME_TEST_PG` naming a PostgreSQL server (`./build.sh bench
+//! server` starts a throwaway cluster and sets it), the same rounds run on a
+//! fresh PostgreSQL database — 1 and 8 clients on one instance, then 8
+//! clients spread over two instances on that database — and one table
+//! puts both backends side by side.
+//!
 //! Run with `./build.sh bench server` (or `cargo bench -p worktime-server`).
 //! `BENCH_SESSIONS` changes how many sessions each round sends (default
 //! 100,000).
@@ -33,7 +39,7 @@ const GOAL: f64 = 20_000.0;
 /// Clients flooding batch writes in the flood round.
 const FLOODERS: usize = 16;
 
-fn cli(db: &Path, args: &[&str]) -> String {
+fn cli(db: &str, args: &[&str]) -> String {
     let out = Command::new(BIN)
         .args(args)
         .arg("--db")
@@ -79,39 +85,6 @@ fn body(prefix: &str, batch: usize, now_ms: i64) -> Vec<u8> {
         })
         .collect();
     serde_json::to_vec(&serde_json::json!({ "sessions": sessions })).unwrap()
-}
-
-/// Sends every body (split over `clients` concurrent clients); returns
-/// sessions per second.
-async fn round(base: &str, tokens: &[String], clients: usize, bodies: Arc<Vec<Vec<u8>>>) -> f64 {
-    let url = format!("{base}/api/v1/sessions/batch");
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..clients)
-        .map(|c| {
-            let (url, token, bodies) = (url.clone(), tokens[c].clone(), Arc::clone(&bodies));
-            tokio::spawn(async move {
-                let client = reqwest::Client::new();
-                for body in bodies.iter().skip(c).step_by(clients) {
-                    let res = client
-                        .post(&url)
-                        .bearer_auth(&token)
-                        .header("content-type", "application/json")
-                        .body(body.clone())
-                        .send()
-                        .await
-                        .unwrap();
-                    assert_eq!(res.status(), 200);
-                    let text = res.text().await.unwrap();
-                    assert_eq!(text.matches("\"status\":\"ok\"").count(), BATCH);
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let sessions = bodies.len() * BATCH;
-    sessions as f64 / started.elapsed().as_secs_f64()
 }
 
 /// What the flood round measured.
@@ -225,20 +198,13 @@ fn peak_memory_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-fn main() {
-    // `cargo bench` passes `--bench`; a filter argument may follow. Nothing to filter.
-    let total: usize = std::env::var("BENCH_SESSIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let batches = total.div_ceil(BATCH).max(8);
-    let dir = tempfile::TempDir::new().unwrap();
-    let db = dir.path().join("bench.db");
-    cli(&db, &["user", "add", "bench"]);
-    let tokens: Vec<String> = (0..FLOODERS + 1)
+/// Adds a user and `n` device tokens with the CLI.
+fn tokens(db: &str, n: usize) -> Vec<String> {
+    cli(db, &["user", "add", "bench"]);
+    (0..n)
         .map(|i| {
             let out = cli(
-                &db,
+                db,
                 &[
                     "token",
                     "create",
@@ -250,11 +216,21 @@ fn main() {
             );
             out.lines().last().unwrap().to_owned()
         })
-        .collect();
-    let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        .collect()
+}
+
+/// Starts `serve` on `db`; returns it and its base URL.
+fn start(db: &str, log: &Path) -> (Server, String) {
+    let log = std::fs::File::create(log).unwrap();
     let mut child = Command::new(BIN)
-        .args(["serve", "--addr", "127.0.0.1:0", "--no-rate-limit", "--db"])
-        .arg(&db)
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--no-rate-limit",
+            "--db",
+            db,
+        ])
         .stdout(Stdio::piped())
         .stderr(log)
         .spawn()
@@ -263,12 +239,125 @@ fn main() {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut first)
         .unwrap();
-    let server = Server(child);
     let base = first
         .trim()
         .strip_prefix("listening on ")
-        .unwrap()
+        .unwrap_or_else(|| panic!("serve printed {first:?}"))
         .to_owned();
+    (Server(child), base)
+}
+
+/// Sends every body over `clients` clients spread over the servers at
+/// `bases` (client c talks to `bases[c % len]`); returns sessions per second.
+async fn spread(
+    bases: &[String],
+    tokens: &[String],
+    clients: usize,
+    bodies: Arc<Vec<Vec<u8>>>,
+) -> f64 {
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|c| {
+            let url = format!("{}/api/v1/sessions/batch", bases[c % bases.len()]);
+            let (token, bodies) = (tokens[c].clone(), Arc::clone(&bodies));
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                for body in bodies.iter().skip(c).step_by(clients) {
+                    let res = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .header("content-type", "application/json")
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(res.status(), 200);
+                    let text = res.text().await.unwrap();
+                    assert_eq!(text.matches("\"status\":\"ok\"").count(), BATCH);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    (bodies.len() * BATCH) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// A fresh database on the PostgreSQL server at `admin_url`; its URL.
+fn fresh_pg_database(admin_url: &str) -> String {
+    let name = format!("wt_bench_{}", std::process::id());
+    let out = Command::new("psql")
+        .args([admin_url, "-q", "-v", "ON_ERROR_STOP=1", "-c"])
+        .arg(format!("CREATE DATABASE {name}"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let (base, _) = admin_url.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
+}
+
+/// Sessions per second on one backend: 1 client, 8 clients, 8 clients over
+/// two instances (PostgreSQL only), replay.
+struct Rates {
+    one: f64,
+    eight: f64,
+    two_instances: Option<f64>,
+    replay: f64,
+}
+
+fn postgres_rounds(
+    runtime: &tokio::runtime::Runtime,
+    admin_url: &str,
+    dir: &Path,
+    batches: usize,
+    now_ms: i64,
+) -> Rates {
+    let db = fresh_pg_database(admin_url);
+    let tokens = tokens(&db, 8);
+    let (a, base_a) = start(&db, &dir.join("pg-a.log"));
+    let (b, base_b) = start(&db, &dir.join("pg-b.log"));
+    let make = |prefix: &str| {
+        Arc::new(
+            (0..batches)
+                .map(|n| body(prefix, n, now_ms))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let one_base = [base_a.clone()];
+    runtime.block_on(spread(
+        &one_base,
+        &tokens,
+        1,
+        Arc::new(vec![body("pg-warmup", 0, now_ms)]),
+    ));
+    let one = runtime.block_on(spread(&one_base, &tokens, 1, make("pg-one")));
+    let eight = runtime.block_on(spread(&one_base, &tokens, 8, make("pg-eight")));
+    let both = [base_a, base_b];
+    let two = runtime.block_on(spread(&both, &tokens, 8, make("pg-two")));
+    let replay = runtime.block_on(spread(&one_base, &tokens, 8, make("pg-eight")));
+    drop((a, b));
+    Rates {
+        one,
+        eight,
+        two_instances: Some(two),
+        replay,
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument may follow. Nothing to filter.
+    let total: usize = std::env::var("BENCH_SESSIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let batches = total.div_ceil(BATCH).max(8);
+    let dir = tempfile::TempDir::new().unwrap();
+    let db_path = dir.path().join("bench.db");
+    let db = db_path.to_str().unwrap().to_owned();
+    let tokens = tokens(&db, FLOODERS + 1);
+    let (server, base) = start(&db, &dir.path().join("server.log"));
+    let one_base = [base.clone()];
 
     let now_ms = worktime_server::clock::Clock::now(&worktime_server::clock::SystemClock).0;
     let make = |prefix: &str| {
@@ -283,10 +372,10 @@ fn main() {
         .build()
         .unwrap();
     let warmup = Arc::new(vec![body("warmup", 0, now_ms)]);
-    runtime.block_on(round(&base, &tokens, 1, warmup));
+    runtime.block_on(spread(&one_base, &tokens, 1, warmup));
 
     println!(
-        "batch upsert, {} sessions per round in batches of {BATCH}, {} CPU cores, SQLite WAL synchronous=FULL",
+        "batch upsert, {} sessions per round in batches of {BATCH}, {} CPU cores",
         batches * BATCH,
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
@@ -295,21 +384,51 @@ fn main() {
         let one_minute = load.split_whitespace().next().unwrap_or("?");
         println!("  (1-minute load average before the run: {one_minute})");
     }
-    let mut met = true;
-    for (label, clients, prefix) in [
-        ("new sessions, 1 client ", 1, "one"),
-        ("new sessions, 8 clients", 8, "eight"),
-    ] {
-        let bodies = make(prefix);
-        let rate = runtime.block_on(round(&base, &tokens, clients, bodies));
-        met &= rate >= GOAL;
-        println!("  {label}: {rate:>9.0} sessions/s");
+    let one = runtime.block_on(spread(&one_base, &tokens, 1, make("one")));
+    let eight = runtime.block_on(spread(&one_base, &tokens, 8, make("eight")));
+    let replay = runtime.block_on(spread(&one_base, &tokens, 8, make("eight")));
+    let sqlite = Rates {
+        one,
+        eight,
+        two_instances: None,
+        replay,
+    };
+    let postgres = std::env::var("WORKTIME_TEST_PG")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .map(|admin| postgres_rounds(&runtime, &admin, dir.path(), batches, now_ms));
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        let one_minute = load.split_whitespace().next().unwrap_or("?");
+        println!("  (1-minute load average after the throughput rounds: {one_minute})");
     }
-    let replay = make("eight");
-    let rate = runtime.block_on(round(&base, &tokens, 8, replay));
-    println!("  replayed (no-op), 8 clients: {rate:>9.0} sessions/s");
+    println!();
     println!(
-        "goal {GOAL:.0} sessions/s with 1 and 8 clients: {}",
+        "| sessions/s | 1 client | 8 clients | 8 clients, 2 instances | replayed (no-op), 8 clients |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    let row = |name: &str, r: &Rates| {
+        println!(
+            "| {name} | {:.0} | {:.0} | {} | {:.0} |",
+            r.one,
+            r.eight,
+            r.two_instances
+                .map_or("n/a (one process per file)".to_owned(), |v| format!(
+                    "{v:.0}"
+                )),
+            r.replay
+        );
+    };
+    row("SQLite (WAL, synchronous=FULL)", &sqlite);
+    match &postgres {
+        Some(r) => row("PostgreSQL (fsync on, loopback)", r),
+        None => println!(
+            "| PostgreSQL | not run: set WORKTIME_TEST_PG (./build.sh bench server does) | | | |"
+        ),
+    }
+    println!();
+    let met = sqlite.one >= GOAL && sqlite.eight >= GOAL;
+    println!(
+        "goal {GOAL:.0} sessions/s with 1 and 8 clients on SQLite: {}",
         if met { "met" } else { "NOT met" }
     );
     let secs: u64 = std::env::var("BENCH_FLOOD_SECS")
@@ -328,7 +447,7 @@ fn main() {
         f.latencies[i - 1].as_secs_f64() * 1000.0
     };
     println!(
-        "flood: {FLOODERS} clients sending batches of {BATCH} new sessions for {secs} s: {} batches stored, {} shed with 503",
+        "flood (SQLite): {FLOODERS} clients sending batches of {BATCH} new sessions for {secs} s: {} batches stored, {} shed with 503",
         f.stored, f.shed
     );
     println!(
@@ -344,6 +463,10 @@ fn main() {
             "  server peak memory (VmHWM): {:.1} MiB",
             kib as f64 / 1024.0
         );
+    }
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        let one_minute = load.split_whitespace().next().unwrap_or("?");
+        println!("  (1-minute load average after the flood: {one_minute})");
     }
     drop(server);
     std::thread::sleep(Duration::from_millis(10));
