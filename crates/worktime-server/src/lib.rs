@@ -7,12 +7,13 @@
 //! # Running it
 //!
 //! ```text
-//! worktime-server serve [--addr 127.0.0.1:8787] [--db ./worktime.db]
+//! worktime-server serve [--addr 127.0.0.1:8787] [--db ./worktime.db | --db postgres://…]
 //!                       [--allow-origin ORIGIN]... [--rate-per-second 10] [--rate-burst 20]
-//!                       [--no-rate-limit] [--log-format text|json] [--metrics-addr ADDR]
-//!                       [--max-in-flight 256] [--max-connections 1024] [--writer-queue 64]
-//!                       [--stale-after-secs 1200]
-//! worktime-server backup --to FILE [--db PATH]          # online, while the server runs
+//!                       [--no-rate-limit] [--trusted-proxy CIDR]... [--log-format text|json]
+//!                       [--metrics-addr ADDR] [--max-in-flight 256] [--max-connections 1024]
+//!                       [--writer-queue 64] [--stale-after-secs 1200]
+//! worktime-server backup --to FILE [--db PATH]          # SQLite: online, while the server runs
+//! worktime-server migrate-db --from FILE --to postgres://user:pass@host/db   # into an empty database
 //! worktime-server user add NAME [--admin] [--db PATH]
 //! worktime-server user list [--db PATH]
 //! worktime-server user rename NAME NEW_NAME [--db PATH]
@@ -23,6 +24,10 @@
 //! worktime-server token list --user NAME [--db PATH]
 //! worktime-server token revoke ID [--db PATH]
 //! ```
+//!
+//! `--db` defaults to `$WORKTIME_DB`, then `./worktime.db`; a value starting
+//! with `postgres://` or `postgresql://` is a PostgreSQL database (see
+//! [`store::postgres`]), anything else an SQLite file.
 //!
 //! `serve` prints `listening on http://ADDR` on standard output (port 0
 //! picks a free port), logs with `tracing` to standard error (`RUST_LOG`,
@@ -50,10 +55,10 @@
 //! | 413 | `payload_too_large` / `batch_too_large` | body over 1 MiB / batch over 500 sessions |
 //! | 415 | `unsupported_media_type` | the body is not declared as JSON |
 //! | 422 | `conflict` | the `local_id` already belongs to another pull request |
-//! | 429 | `rate_limited` | the token's bucket (burst 20, 10/s) is empty, or, for requests without a valid token, the client address's (burst 10, 1/s); `Retry-After` says when to retry |
+//! | 429 | `rate_limited` | the token's bucket (burst 20, 10/s) is empty, or, for requests without a valid token, the client address's (burst 10, 1/s; the TCP peer, or what a `--trusted-proxy` forwarded); `Retry-After` says when to retry |
 //! | 429 | `too_many_streams` | the token already holds 8 event streams; `Retry-After` |
 //! | 500 | `internal` | storage failed (the cause is logged, not returned) |
-//! | 503 | `overloaded` | 256 requests are in flight, the writer's queue is full, or 256 event streams are open; `Retry-After: 1` |
+//! | 503 | `overloaded` | 256 requests are in flight, the writer's queue is full, the device already has 2 session writes in progress, or 256 event streams are open; `Retry-After: 1` |
 //! | 503 | `timeout` | the request was not answered within 30 s; `Retry-After: 1` |
 //!
 //! A failed request changes nothing.
@@ -209,7 +214,11 @@
 //!
 //! [`store::Store`] is the one storage trait; [`store::SqliteStore`] is the
 //! embedded implementation (WAL, `synchronous = FULL`, a single writer thread
-//! with group commit, a small pool of read-only connections). Tokens are
+//! with group commit, a small pool of read-only connections), and
+//! [`store::PgStore`] the PostgreSQL one for several instances on one
+//! database (the merge as one `INSERT … ON CONFLICT … WHERE` statement, change
+//! numbers in commit order, `LISTEN/NOTIFY` for live events and revocations
+//! across instances, the closer under an advisory lock). Tokens are
 //! stored as SHA-256 hashes only ([`token`]).
 
 pub mod cli;

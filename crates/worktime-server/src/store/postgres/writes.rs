@@ -31,10 +31,24 @@ pub const CLOSER_LOCK: i64 = 0x7774_2d63_6c6f_7365;
 /// How often a transaction that lost a deadlock or serialization race runs again.
 const RETRIES: usize = 5;
 
+/// The merge of a whole batch (of distinct `local_id`s) as one statement.
+/// `$1` user, `$2` device, `$3` now; `$4..$12` the sessions' columns as
+/// arrays. A row is written only where the stored one belongs to the same
+/// pull request and the new version ranks higher (the rank of
+/// [`worktime_protocol::merge`]: ended first, then `updated_at`,
+/// `active_seconds`, `ended_at` with none lowest, `started_at`), or where
+/// the server closed it and the device's version is at least as new.
+/// Rows are taken in `local_id` order, so concurrent batches never deadlock.
 const MERGE: &str = "INSERT INTO sessions AS s (user_id, local_id, device_id, repo_owner, \
      repo_name, pr_number, started_at, ended_at, active_seconds, state, updated_at, \
      closed_by_server, received_at, seq) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, FALSE, $12, NULL) \
+     SELECT $1, t.local_id, $2, t.repo_owner, t.repo_name, t.pr_number, t.started_at, \
+     t.ended_at, t.active_seconds, t.state, t.updated_at, FALSE, $3, NULL \
+     FROM UNNEST($4::TEXT[], $5::TEXT[], $6::TEXT[], $7::BIGINT[], $8::BIGINT[], \
+     $9::BIGINT[], $10::BIGINT[], $11::TEXT[], $12::BIGINT[]) \
+     AS t(local_id, repo_owner, repo_name, pr_number, started_at, ended_at, active_seconds, \
+     state, updated_at) \
+     ORDER BY t.local_id \
      ON CONFLICT (user_id, local_id) DO UPDATE SET device_id = EXCLUDED.device_id, \
      started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at, \
      active_seconds = EXCLUDED.active_seconds, state = EXCLUDED.state, \
@@ -47,7 +61,7 @@ const MERGE: &str = "INSERT INTO sessions AS s (user_id, local_id, device_id, re
            EXCLUDED.ended_at IS NOT NULL, COALESCE(EXCLUDED.ended_at, 0), EXCLUDED.started_at) \
         > (s.state = 'ended', s.updated_at, s.active_seconds, \
            s.ended_at IS NOT NULL, COALESCE(s.ended_at, 0), s.started_at) END \
-     RETURNING s.id";
+     RETURNING s.id, s.local_id";
 
 fn state_text(state: SessionState) -> &'static str {
     match state {
@@ -118,24 +132,105 @@ async fn number_changes(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<i64>
     Ok(numbers)
 }
 
-/// The stored row of `(user_id, local_id)` with its names.
+/// The stored rows of `user_id` with these `local_id`s, with their names.
 async fn stored(
     conn: &mut PgConnection,
     user_id: i64,
-    local_id: &str,
-) -> Result<Option<SessionRecord>, StoreError> {
+    local_ids: &[&str],
+) -> Result<HashMap<String, SessionRecord>, StoreError> {
     // A row changed earlier in this transaction has no number yet: 0 here.
     let columns = SESSION_COLUMNS.replace("s.seq", "COALESCE(s.seq, 0)");
-    let row = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {columns} FROM {SESSION_FROM} WHERE s.user_id = $1 AND s.local_id = $2"
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {columns} FROM {SESSION_FROM} WHERE s.user_id = $1 AND s.local_id = ANY($2)"
     )))
     .bind(user_id)
-    .bind(local_id)
-    .fetch_optional(&mut *conn)
+    .bind(local_ids)
+    .fetch_all(&mut *conn)
     .await?;
-    row.as_ref()
-        .map(|r| rows::session_record(r).map(|(_, record)| record))
-        .transpose()
+    rows.iter()
+        .map(|r| rows::session_record(r).map(|(_, rec)| (rec.session.local_id.to_string(), rec)))
+        .collect()
+}
+
+/// Merges one round (distinct `local_id`s, as indices into `sessions`);
+/// returns `(index, row id)` of the changed ones and fills `outcomes` for
+/// the others.
+async fn merge_round(
+    conn: &mut PgConnection,
+    by: &Principal,
+    sessions: &[Session],
+    round: &[usize],
+    now: UnixMillis,
+    outcomes: &mut [Option<UpsertOutcome>],
+) -> Result<Vec<(usize, i64)>, StoreError> {
+    let items: Vec<&Session> = round.iter().map(|&i| &sessions[i]).collect();
+    let text = |f: fn(&Session) -> &str| items.iter().map(|s| f(s)).collect::<Vec<&str>>();
+    let written = sqlx::query(MERGE)
+        .bind(by.user_id)
+        .bind(by.device_id)
+        .bind(now.0)
+        .bind(text(|s| s.local_id.as_str()))
+        .bind(text(|s| &s.repo_owner))
+        .bind(text(|s| &s.repo_name))
+        .bind(
+            items
+                .iter()
+                .map(|s| i64::try_from(s.pr_number).unwrap_or(i64::MAX))
+                .collect::<Vec<i64>>(),
+        )
+        .bind(items.iter().map(|s| s.started_at.0).collect::<Vec<i64>>())
+        .bind(
+            items
+                .iter()
+                .map(|s| s.ended_at.map(|t| t.0))
+                .collect::<Vec<Option<i64>>>(),
+        )
+        .bind(
+            items
+                .iter()
+                .map(|s| i64::from(s.active_seconds))
+                .collect::<Vec<i64>>(),
+        )
+        .bind(text(|s| state_text(s.state)))
+        .bind(items.iter().map(|s| s.updated_at.0).collect::<Vec<i64>>())
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut row_of: HashMap<String, i64> = HashMap::with_capacity(written.len());
+    for row in &written {
+        row_of.insert(row.try_get(1)?, row.try_get(0)?);
+    }
+    let mut changed = Vec::with_capacity(written.len());
+    let mut kept = Vec::new();
+    for &i in round {
+        match row_of.get(sessions[i].local_id.as_str()) {
+            Some(id) => changed.push((i, *id)),
+            None => kept.push(i),
+        }
+    }
+    if kept.is_empty() {
+        return Ok(changed);
+    }
+    // Not written: the stored version ranks at least as high, or the id
+    // belongs to another pull request.
+    let ids: Vec<&str> = kept
+        .iter()
+        .map(|&i| sessions[i].local_id.as_str())
+        .collect();
+    let mut existing = stored(conn, by.user_id, &ids).await?;
+    for i in kept {
+        let s = &sessions[i];
+        let record = existing
+            .remove(s.local_id.as_str())
+            .ok_or_else(|| StoreError::Corrupt("a merged row vanished".into()))?;
+        outcomes[i] = Some(match merge::merge(&record.session, s) {
+            Err(refused) => UpsertOutcome::Refused(refused),
+            Ok(_) => UpsertOutcome::Stored {
+                record,
+                changed: false,
+            },
+        });
+    }
+    Ok(changed)
 }
 
 /// Merges `sessions` for `by`'s user in one transaction; one outcome per
@@ -146,51 +241,24 @@ pub(super) async fn upsert_sessions(
     sessions: &[Session],
     now: UnixMillis,
 ) -> Result<Vec<UpsertOutcome>, StoreError> {
-    // Rows are locked in `local_id` order (a stable sort keeps repeats of
-    // one id in their order), so concurrent batches never deadlock.
-    let mut order: Vec<usize> = (0..sessions.len()).collect();
-    order.sort_by(|a, b| {
-        sessions[*a]
-            .local_id
-            .as_str()
-            .cmp(sessions[*b].local_id.as_str())
-    });
+    // One statement per round: the first version of each id, then the
+    // second of ids sent twice, and so on — the same outcomes as merging
+    // one by one in order (usually there is one round).
+    let mut rounds: Vec<Vec<usize>> = Vec::new();
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(sessions.len());
+    for (i, s) in sessions.iter().enumerate() {
+        let n = seen.entry(s.local_id.as_str()).or_insert(0);
+        if rounds.len() <= *n {
+            rounds.push(Vec::new());
+        }
+        rounds[*n].push(i);
+        *n += 1;
+    }
     in_transaction!(pool, |conn| {
         let mut outcomes: Vec<Option<UpsertOutcome>> = vec![None; sessions.len()];
         let mut changed: Vec<(usize, i64)> = Vec::new();
-        for &i in &order {
-            let s = &sessions[i];
-            let written = sqlx::query(MERGE)
-                .bind(by.user_id)
-                .bind(s.local_id.as_str())
-                .bind(by.device_id)
-                .bind(&s.repo_owner)
-                .bind(&s.repo_name)
-                .bind(i64::try_from(s.pr_number).unwrap_or(i64::MAX))
-                .bind(s.started_at.0)
-                .bind(s.ended_at.map(|t| t.0))
-                .bind(i64::from(s.active_seconds))
-                .bind(state_text(s.state))
-                .bind(s.updated_at.0)
-                .bind(now.0)
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(row) = written {
-                changed.push((i, row.try_get(0)?));
-                continue;
-            }
-            // Not written: the stored version ranks at least as high,
-            // or the id belongs to another pull request.
-            let existing = stored(conn, by.user_id, s.local_id.as_str())
-                .await?
-                .ok_or_else(|| StoreError::Corrupt("a merged row vanished".into()))?;
-            outcomes[i] = Some(match merge::merge(&existing.session, s) {
-                Err(refused) => UpsertOutcome::Refused(refused),
-                Ok(_) => UpsertOutcome::Stored {
-                    record: existing,
-                    changed: false,
-                },
-            });
+        for round in &rounds {
+            changed.extend(merge_round(conn, by, sessions, round, now, &mut outcomes).await?);
         }
         // Numbered in the batch's order, like SQLite's single writer.
         changed.sort_unstable_by_key(|(i, _)| *i);
