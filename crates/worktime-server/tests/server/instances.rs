@@ -292,6 +292,208 @@ async fn under_concurrent_writers_on_two_instances_the_feed_skips_nothing_and_ev
     }
 }
 
+/// Follows the feed from `next` to `next` (as an admin, every user's) on
+/// `server` until `done` is set and a page comes back empty; returns the
+/// `(local_id, seq)` of every change seen, checking that numbers only rise.
+fn follow_feed(
+    server: &TestServer,
+    admin: &str,
+    limit: u32,
+    done: Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<Vec<(String, i64)>> {
+    let (client, url, admin) = (
+        server.client.clone(),
+        server.url(&format!("/api/v1/changes?user=*&limit={limit}")),
+        admin.to_owned(),
+    );
+    tokio::spawn(async move {
+        let mut after = 0i64;
+        let mut seen = Vec::new();
+        loop {
+            let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+            let page: Value = client
+                .get(format!("{url}&after={after}"))
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let changes = page["changes"].as_array().unwrap();
+            for c in changes {
+                let seq = c["seq"].as_i64().unwrap();
+                assert!(seq > after, "the feed goes forward: {seq} after {after}");
+                after = seq;
+                seen.push((c["local_id"].as_str().unwrap().to_owned(), seq));
+            }
+            if finished && changes.is_empty() {
+                return seen;
+            }
+        }
+    })
+}
+
+#[tokio::test]
+async fn a_follower_sees_every_new_session_written_concurrently_through_two_instances() {
+    // 60 per instance: within each one's writer queue of 64.
+    const WRITERS: usize = 120;
+    // Every change here is a new session, so each is its row's last: a
+    // change that committed behind the follower's position would be
+    // missing from what it saw for good.
+    let (a, b) = two_instances(ServerConfig {
+        writes_per_device: 64,
+        ..config()
+    })
+    .await;
+    let admin = a.token("root", true, "console").await;
+    let tokens = [
+        a.token("alice", false, "laptop").await,
+        a.token("bob", false, "desktop").await,
+    ];
+    let now = a.now();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Several followers on both instances, reading small pages, so some
+    // read while later-numbered transactions commit.
+    let followers: Vec<_> = (0..6)
+        .map(|f| {
+            follow_feed(
+                if f % 2 == 0 { &a } else { &b },
+                &admin,
+                2 + f,
+                Arc::clone(&done),
+            )
+        })
+        .collect();
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|n| {
+            let server = if n % 2 == 0 { &a } else { &b };
+            let (client, url, token) = (
+                server.client.clone(),
+                server.url("/api/v1/sessions/batch"),
+                tokens[(n / 2) % 2].clone(),
+            );
+            let items: Vec<Value> = (0..(1 + n % 4))
+                .map(|k| ended(&format!("n{n}-{k}"), now))
+                .collect();
+            tokio::spawn(async move {
+                let res = client
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&json!({ "sessions": items }))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 200);
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let stored: usize = (0..WRITERS).map(|n| 1 + n % 4).sum();
+    for follower in followers {
+        let seen = follower.await.unwrap();
+        let ids: std::collections::HashSet<&str> = seen.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(
+            seen.len(),
+            stored,
+            "each new session is one change, seen once"
+        );
+        assert_eq!(ids.len(), stored, "no change was skipped");
+    }
+}
+
+#[tokio::test]
+async fn a_transaction_held_up_mid_merge_is_numbered_after_what_committed_meanwhile() {
+    let (a, b) = two_instances(config()).await;
+    let admin = a.token("root", true, "console").await;
+    let token = a.token("alice", false, "laptop").await;
+    let now = a.now();
+    let x: Value = a
+        .put(&token, &active("x", now, 60))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let start = x["seq"].as_i64().unwrap();
+    // Another client holds x's row: a batch touching x stops inside its merge.
+    let mut holder = sqlx::PgConnection::connect_with(&url_options(&a))
+        .await
+        .unwrap();
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("SELECT 1 FROM sessions WHERE local_id = 'x' FOR UPDATE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let held = {
+        let (client, url, token) = (
+            a.client.clone(),
+            a.url("/api/v1/sessions/batch"),
+            token.clone(),
+        );
+        let items = vec![ended("x", now), ended("y", now)];
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({ "sessions": items }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    let watcher = sqlx::PgPool::connect_with(url_options(&a)).await.unwrap();
+    eventually(10, "the batch to wait for x's row lock", || {
+        let watcher = watcher.clone();
+        async move {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity                  WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(&watcher)
+            .await
+            .unwrap();
+            waiting == 1
+        }
+    })
+    .await;
+    // Meanwhile a change through the other instance commits, and a follower
+    // reads the feed up to it.
+    let z: Value = b.put(&token, &ended("z", now)).await.json().await.unwrap();
+    let page: Value = b
+        .get(&admin, &format!("/api/v1/changes?user=*&after={start}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["changes"].as_array().unwrap().len(), 1);
+    assert_eq!(page["changes"][0]["local_id"], "z");
+    let position = page["next"].as_i64().unwrap();
+    assert_eq!(Some(position), z["seq"].as_i64());
+    // The held-up batch commits last, so its changes come after that position.
+    sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
+    assert_eq!(held.await.unwrap(), 200);
+    let page: Value = b
+        .get(&admin, &format!("/api/v1/changes?user=*&after={position}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = page["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["local_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["x", "y"],
+        "the late commit is not behind the follower"
+    );
+}
+
 /// Runs the binary with `args`.
 fn cli(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_worktime-server"))
