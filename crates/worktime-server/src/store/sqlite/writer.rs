@@ -2,6 +2,12 @@
 //! runs every write in an immediate transaction. Session upserts that queue
 //! up while a commit is in progress are applied together in the next
 //! transaction (group commit), so concurrent clients share one fsync.
+//!
+//! Groups are formed smallest job first and capped at
+//! [`MAX_GROUP_SESSIONS`]: a device's one-session PUT goes into the next
+//! commit even while other devices flood with 500-session batches, so it
+//! waits for at most two short commits instead of the whole queue. Jobs
+//! of equal size keep their arrival order.
 
 use super::rows::{self, SESSION_COLUMNS, SESSION_FROM, state_text};
 use crate::store::{
@@ -15,8 +21,10 @@ use std::thread::JoinHandle;
 use tokio::sync::oneshot;
 use worktime_protocol::{Session, SessionState, UnixMillis, merge};
 
-/// Most sessions committed in one group transaction.
-const MAX_GROUP_SESSIONS: usize = 8_000;
+/// Most sessions committed in one group transaction (a job larger than
+/// this still goes alone). Small enough that a commit takes a fraction of
+/// a second under load; large enough that the fsync is shared widely.
+pub(super) const MAX_GROUP_SESSIONS: usize = 2_000;
 
 type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
@@ -37,6 +45,7 @@ enum Job {
 pub(super) struct Writer {
     jobs: Option<mpsc::SyncSender<Job>>,
     depth: Arc<AtomicUsize>,
+    capacity: usize,
     listener: Arc<OnceLock<ChangeListener>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -57,6 +66,7 @@ impl Writer {
         Ok(Writer {
             jobs: Some(jobs),
             depth,
+            capacity: capacity.max(1),
             listener,
             thread: Some(thread),
         })
@@ -80,7 +90,12 @@ impl Writer {
 
     fn send(&self, job: Job) -> Result<(), StoreError> {
         let jobs = self.jobs.as_ref().ok_or(StoreError::WriterGone)?;
-        self.depth.fetch_add(1, Ordering::Relaxed);
+        // Admission counts every job waiting, in the channel or held aside
+        // by the writer while it picks small ones first, so both stay bounded.
+        if self.depth.fetch_add(1, Ordering::Relaxed) >= self.capacity {
+            self.depth.fetch_sub(1, Ordering::Relaxed);
+            return Err(StoreError::Busy);
+        }
         jobs.try_send(job).map_err(|e| {
             self.depth.fetch_sub(1, Ordering::Relaxed);
             match e {
@@ -139,36 +154,51 @@ fn work(
     depth: &AtomicUsize,
     listener: &OnceLock<ChangeListener>,
 ) {
-    let take = |job: Job| {
-        depth.fetch_sub(1, Ordering::Relaxed);
-        job
+    let done = |n: usize| {
+        depth.fetch_sub(n, Ordering::Relaxed);
     };
-    let mut next = queue.recv().ok().map(take);
-    while let Some(job) = next.take() {
-        match job {
-            Job::Run(f) => f(&mut conn),
-            Job::Upsert(first) => {
-                let mut count = first.sessions.len();
-                let mut group = vec![first];
-                while count < MAX_GROUP_SESSIONS {
-                    match queue.try_recv().map(take) {
-                        Ok(Job::Upsert(more)) => {
-                            count += more.sessions.len();
-                            group.push(more);
-                        }
-                        Ok(other) => {
-                            next = Some(other);
-                            break;
-                        }
-                        Err(_) => break,
-                    }
+    // Upserts received and not yet committed, in arrival order.
+    let mut waiting: Vec<Upsert> = Vec::new();
+    loop {
+        if waiting.is_empty() {
+            match queue.recv() {
+                Ok(Job::Upsert(job)) => waiting.push(job),
+                Ok(Job::Run(f)) => {
+                    done(1);
+                    f(&mut conn);
+                    continue;
                 }
-                commit_group(&mut conn, group, listener);
+                Err(_) => return,
             }
         }
-        if next.is_none() {
-            next = queue.recv().ok().map(take);
+        // Everything else that arrived meanwhile; other writes (small, one
+        // transaction each) run as they come.
+        while let Ok(job) = queue.try_recv() {
+            match job {
+                Job::Upsert(job) => waiting.push(job),
+                Job::Run(f) => {
+                    done(1);
+                    f(&mut conn);
+                }
+            }
         }
+        // Smallest first (stable: equal sizes keep arrival order), up to the cap.
+        waiting.sort_by_key(|job| job.sessions.len());
+        let mut count = 0;
+        let take = waiting
+            .iter()
+            .take_while(|job| {
+                let fits = count == 0 || count + job.sessions.len() <= MAX_GROUP_SESSIONS;
+                count += job.sessions.len();
+                fits
+            })
+            .count()
+            .max(1);
+        let group: Vec<Upsert> = waiting.drain(..take).collect();
+        // No longer waiting: a client answered from this commit may send
+        // its next write at once and must find room.
+        done(group.len());
+        commit_group(&mut conn, group, listener);
     }
 }
 
