@@ -125,8 +125,15 @@ pg_start() {
   if [ "$(id -u)" -eq 0 ]; then chown postgres "$PG_DIR"; as=(runuser -u postgres --); fi
   "${as[@]}" "$bin/initdb" -D "$PG_DIR/data" -A trust -U wt >"$PG_DIR/initdb.log" 2>&1 \
     || { cat "$PG_DIR/initdb.log" >&2; die "initdb failed"; }
+  # TLS on, with a throwaway self-signed certificate: the suite's
+  # connections (sslmode=prefer) then run encrypted, as on a company server.
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -keyout "$PG_DIR/data/server.key" -out "$PG_DIR/data/server.crt" >/dev/null 2>&1 \
+    || die "openssl could not make the test cluster's certificate"
+  chmod 600 "$PG_DIR/data/server.key"
+  [ "$(id -u)" -eq 0 ] && chown postgres "$PG_DIR/data/server.key" "$PG_DIR/data/server.crt"
   "${as[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w \
-    -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on" start >/dev/null \
+    -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on -c ssl=on" start >/dev/null \
     || { cat "$PG_DIR/log" >&2; die "PostgreSQL did not start"; }
   export WORKTIME_TEST_PG="postgres://wt@127.0.0.1:$port/postgres"
   log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (pid $(head -1 "$PG_DIR/data/postmaster.pid"))"

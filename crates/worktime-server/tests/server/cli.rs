@@ -413,3 +413,59 @@ async fn backup_and_user_administration_work_beside_a_running_server() {
     assert_eq!(page["sessions"].as_array().unwrap().len(), 1);
     server.stop();
 }
+
+#[test]
+fn the_database_comes_from_worktime_db_when_db_is_not_given() {
+    let dir = TempDir::new().unwrap();
+    let db = db_for(dir.path());
+    let with_env = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env("WORKTIME_DB", &db)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    assert!(with_env(&["user", "add", "alice"]).status.success());
+    assert_eq!(stdout(&with_env(&["user", "list"])), "alice\tuser\n");
+    // The same database as --db names, and no ./worktime.db was made instead.
+    assert_eq!(stdout(&run(&db, &["user", "list"])), "alice\tuser\n");
+    if postgres().is_some() {
+        assert!(!dir.path().join("worktime.db").exists());
+    }
+}
+
+#[test]
+fn a_database_that_cannot_be_reached_or_a_bad_proxy_is_refused_clearly() {
+    // Nothing listens on port 1: a clear error, without the password.
+    let out = run(
+        "postgres://wt:s3cret@127.0.0.1:1/worktime",
+        &["user", "list"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("could not connect to PostgreSQL at postgres://wt@127.0.0.1:1/worktime"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cret"), "{err}");
+    // A --trusted-proxy that is not an address or network stops `serve`
+    // before it listens, naming the value.
+    let dir = TempDir::new().unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--trusted-proxy",
+            "10.0.0.0/33",
+        ])
+        .arg("--db")
+        .arg(db_for(dir.path()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("10.0.0.0/33"), "{err}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"));
+}

@@ -14,7 +14,7 @@ use worktime_protocol::{Session, UnixMillis, merge};
 use worktime_server::ServerConfig;
 use worktime_server::clock::Clock as _;
 use worktime_server::clock::SystemClock;
-use worktime_server::store::PgStore;
+use worktime_server::store::{PgStore, Store};
 
 fn cluster() -> String {
     postgres().expect("the pg-tests need WORKTIME_TEST_PG (./build.sh test starts a cluster)")
@@ -617,4 +617,24 @@ async fn migrate_db_moves_an_sqlite_database_onto_postgresql() {
     );
     let fresh = server.token("carol", false, "tablet").await;
     assert_eq!(server.get(&fresh, "/api/v1/me").await.status(), 200);
+}
+
+#[tokio::test]
+async fn sslmode_require_connects_encrypted() {
+    // ./build.sh's cluster has TLS on (a throwaway self-signed certificate).
+    let url = fresh_pg_database(&cluster());
+    let url = format!("{url}?sslmode=require");
+    let store = PgStore::open(&url, SystemClock.now(), 4).await.unwrap();
+    let encrypted: bool =
+        sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert!(encrypted);
+    // And the store works over it.
+    let user = store
+        .add_user("alice", false, SystemClock.now())
+        .await
+        .unwrap();
+    assert_eq!(store.find_user("alice").await.unwrap(), Some(user));
 }

@@ -17,7 +17,9 @@
 //! instance's streams through `NOTIFY`, and every request authenticates
 //! against the database, so a revoked token fails everywhere at once.
 //!
-//! No TLS: connect over a trusted network or a local socket proxy.
+//! TLS through rustls with the system's root certificates: `sslmode` in the
+//! URL decides (`prefer` by default; `require`, `verify-ca`, `verify-full`,
+//! with `sslrootcert=` for a private CA).
 
 mod follow;
 mod load;
