@@ -299,6 +299,7 @@ usage: ./build.sh <command>
   build   build the loadable extension into dist/ (wasm in release mode, bound and shrunk)
   demo [--keep]  start the server, drive the real extension through two reviews, show them on the dashboard
   test    every test: fmt, clippy, native Rust tests, wasm tests in Chromium, end-to-end
+  test server   the server's suite on SQLite, then on a throwaway PostgreSQL cluster
   bench [--quick] [--idle-seconds N]   every benchmark in one table (and target/bench.json); --help for options
   bench server   batch-upsert throughput of the server (sessions/s, 1 and 8 clients)
   sim [--seeds N] [--steps M]   the engine's fault simulator over N seeds (release mode)
@@ -310,7 +311,14 @@ cmd=${1:-}
 case "$cmd" in
   setup) setup ;;
   build) build_extension ;;
-  test) run_tests "$@" ;;
+  test)
+    if [ "${1:-}" = server ]; then
+      log "worktime-server: the suite on SQLite"
+      cargo test --locked -p worktime-server
+      test_server_postgres
+    else
+      run_tests "$@"
+    fi ;;
   bench) run_bench "$@" ;;
   demo) run_demo "$@" ;;
   sim) run_sim "$@" ;;

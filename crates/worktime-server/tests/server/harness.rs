@@ -144,7 +144,9 @@ impl TestServer {
         }
     }
 
-    /// The test's directory (its database file, or `pg-url`).
+    /// The test's directory (its database file, or `pg-url`); used by the
+    /// several-instances tests.
+    #[cfg_attr(not(feature = "pg-tests"), allow(dead_code))]
     pub fn dir_path(&self) -> &std::path::Path {
         self.dir.as_ref().unwrap().path()
     }
