@@ -1,6 +1,5 @@
 //! Storage behind one small trait: what the server needs from a database,
-//! with SQLite ([`sqlite::SqliteStore`]) as the embedded default.
-//!
+//! with SQLite ([`sqlite::SqliteStore`]) as the embedded default
 //! and PostgreSQL ([`postgres::PgStore`]) for several instances on a
 //! database a company already runs; [`open`] picks one from `--db`.
 //!
@@ -50,6 +49,7 @@ pub fn is_postgres_url(db: &str) -> bool {
 /// Tells of revoked device ids (from any server instance on a shared
 /// database), so their open event streams end at once.
 pub type RevokeListener = std::sync::Arc<dyn Fn(Vec<i64>) + Send + Sync>;
+
 /// Why a storage call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -338,9 +338,10 @@ pub struct TotalRow {
 
 /// Everything the server and its CLI need from a database.
 ///
-/// Writes are serialised by the implementation; every method is safe to call
-/// from many tasks at once, and from another process on the same database
-/// (the CLI while the server runs).
+/// Every method is safe to call from many tasks at once, and from other
+/// processes on the same database (the CLI while the server runs; on
+/// PostgreSQL, other server instances): SQLite serialises writes on one
+/// writer thread, PostgreSQL decides each merge in one statement.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Adds a user; [`StoreError::UserExists`] if the name is taken.
@@ -441,9 +442,10 @@ pub trait Store: Send + Sync + 'static {
     /// closes) in commit order; `false` if one was set before. On a shared
     /// database (PostgreSQL) that includes other instances' changes.
     fn on_change(&self, listener: ChangeListener) -> bool;
-    /// Sets the listener told of revocations made by *other* processes on
-    /// the same database; `false` where the backend cannot tell (SQLite:
-    /// streams re-check their token every `token_recheck` instead).
+    /// Sets the listener told of revocations made through any process on
+    /// the same database (this one's too); `false` where the backend cannot
+    /// tell (SQLite: streams re-check their token every `token_recheck`,
+    /// and this process's own revocations reach its hub directly).
     fn on_revoke(&self, listener: RevokeListener) -> bool {
         let _ = listener;
         false
