@@ -159,6 +159,8 @@ pub mod engine;
 pub mod failed;
 pub mod ids;
 pub mod input;
+#[cfg(feature = "mutants")]
+pub mod mutant;
 pub mod outcome;
 pub mod output;
 pub mod page;

@@ -20,6 +20,14 @@
 //!
 //! Run it with `cargo test -p worktime-sim` (500 seeds × 1,000 steps) or
 //! `./build.sh sim --seeds N [--steps M] [--first S]` (release, all cores).
+//!
+//! # Mutation score
+//!
+//! A simulator that catches nothing proves nothing: [`Bug`] plants ten
+//! known mistakes (most by bending the engine's inputs and outputs, one
+//! through `worktime-core`'s test-only `mutants` feature), and each must be
+//! caught within [`MUTANT_SEEDS`] seeds ([`hunt`]). `cargo test` checks it;
+//! `./build.sh sim --mutants` prints one line per mutant and `caught N of N`.
 
 mod rng;
 pub mod server;
@@ -33,4 +41,13 @@ pub use world::{Stats, Violation, World};
 /// Runs one seed for `steps` steps against the engine with `bug` planted.
 pub fn run_seed(seed: u64, steps: usize, bug: Bug) -> Result<Stats, Violation> {
     World::new(seed, bug).run(steps)
+}
+
+/// Seeds a planted bug may take to be caught: the mutation score's bound.
+pub const MUTANT_SEEDS: u64 = 200;
+
+/// The first violation `bug` causes in seeds `0..MUTANT_SEEDS` (of `steps`
+/// steps each), or `None` if it survived.
+pub fn hunt(bug: Bug, steps: usize) -> Option<Violation> {
+    (0..MUTANT_SEEDS).find_map(|seed| run_seed(seed, steps, bug).err())
 }

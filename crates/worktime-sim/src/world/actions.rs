@@ -360,6 +360,8 @@ impl World {
     }
 
     pub(super) fn command(&mut self, command: Command) {
+        // "Sync now" and "Retry" push what waits at once, by design.
+        self.retry_floor.clear();
         self.input(Input::Command {
             now: self.now(),
             command,

@@ -205,6 +205,17 @@ pub struct World {
     excused: BTreeSet<LocalId>,
     /// Tabs whose session record was lost that way, until they report.
     blind: BTreeSet<i64>,
+    /// Backoff: after a transient failure heard by the engine, no push of
+    /// the item before this local time (the shortest backoff with jitter).
+    retry_floor: BTreeMap<String, (u64, i64)>,
+    /// The server's `Retry-After` as the engine heard it: no request of any
+    /// kind before this local time.
+    hold_until: Option<i64>,
+    /// A hold heard, binding from the engine's next commit.
+    pending_hold: Option<i64>,
+    /// "Sync now" was queued behind a running sync: the follow-up pushes
+    /// everything pending at once, just-failed items too (by design).
+    sync_now_queued: bool,
     sends_seen: u64,
     violation: Option<String>,
     stats: Stats,
@@ -247,7 +258,7 @@ impl World {
             real: EPOCH,
             skew: 0,
             utc_offset,
-            subject: Subject::new(bug),
+            subject: Subject::new(bug, BTreeSet::new()),
             incarnation: 0,
             storage: Storage::default(),
             server: FakeServer {
@@ -270,6 +281,10 @@ impl World {
             rejected: BTreeSet::new(),
             excused: BTreeSet::new(),
             blind: BTreeSet::new(),
+            retry_floor: BTreeMap::new(),
+            hold_until: None,
+            pending_hold: None,
+            sync_now_queued: false,
             sends_seen: 0,
             violation: None,
             stats: Stats::default(),
@@ -301,6 +316,9 @@ impl World {
     }
 
     fn fail(&mut self, message: String) {
+        if self.trace {
+            eprintln!("!! {message}");
+        }
         if self.violation.is_none() {
             self.violation = Some(message);
         }
@@ -318,9 +336,12 @@ impl World {
                 (r.session.local_id.clone(), tabs)
             })
             .collect();
-        self.subject = Subject::new(self.bug);
+        let tombstones = self.subject.tombstones();
+        self.subject = Subject::new(self.bug, tombstones);
         self.incarnation += 1;
         self.wake = None;
+        self.pending_hold = None;
+        self.sync_now_queued = false;
         // Writes that both storages refused die with the worker: the
         // popup showed them at risk.
         let lost = self.storage.forget_unsaved();
@@ -363,6 +384,11 @@ impl World {
         // a lost queue or failed entry leaves them timed.
         for id in lost.iter().chain(&quarantined.sessions) {
             self.blind.extend(tabs_of.get(id).into_iter().flatten());
+        }
+        if !lost.is_empty() || stored.meta.is_none() {
+            // The stored hold and attempts may be gone with what was lost.
+            self.hold_until = None;
+            self.retry_floor.clear();
         }
         self.excused.extend(lost);
         self.excused.extend(quarantined.sessions);
@@ -529,6 +555,11 @@ impl World {
                     }
                 }
                 self.storage.commit(&writes, idb_refuses, spare_refuses);
+                if let Some(until) = self.pending_hold.take()
+                    && !spare_refuses
+                {
+                    self.hold_until = Some(self.hold_until.map_or(until, |h| h.max(until)));
+                }
             }
             Output::Send {
                 request_id,
@@ -536,6 +567,7 @@ impl World {
             } => {
                 self.stats.requests += 1;
                 self.sends_seen += 1;
+                self.check_send(&request);
                 self.send(request_id, &request);
             }
             Output::WakeAt { at } => {
@@ -556,6 +588,24 @@ impl World {
     /// Ended sessions written to storage join the watch list.
     fn observe(&mut self, writes: &[Write]) {
         for w in writes {
+            if let Write::Put {
+                record: Record::Queue(e),
+            } = w
+            {
+                // A transient failure the engine stored: that version of the
+                // item must wait at least the shortest backoff.
+                let before = self
+                    .storage
+                    .queue
+                    .get(e.session.local_id.as_str())
+                    .map_or(0, |old| old.attempts);
+                if e.attempts > before && e.parked_since.is_none() {
+                    self.retry_floor.insert(
+                        e.session.local_id.to_string(),
+                        (e.revision, self.now().0 + network::MIN_BACKOFF),
+                    );
+                }
+            }
             if let Write::Put { record } = w {
                 let session = match record {
                     Record::Queue(e) => &e.session,
@@ -577,6 +627,12 @@ impl World {
     }
 
     fn observe_event(&mut self, event: &UiEvent) {
+        if let UiEvent::SyncNow {
+            reply: SyncNowReply::Queued { .. },
+        } = event
+        {
+            self.sync_now_queued = true;
+        }
         if let UiEvent::SyncNow {
             reply: SyncNowReply::Refused { retry_at, .. },
         } = event

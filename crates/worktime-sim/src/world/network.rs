@@ -172,6 +172,9 @@ impl World {
                 server_date: UnixMillis(self.real - self.real % 1000),
             });
         }
+        if self.subject.engine().in_flight() == Some(f.request_id) {
+            self.heard(&f);
+        }
         self.input(Input::Response {
             now: self.now(),
             request_id: f.request_id,
@@ -193,3 +196,70 @@ fn http_date(at: UnixMillis) -> String {
     let secs = u64::try_from(at.0 / 1000).unwrap_or(0);
     httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
 }
+
+impl World {
+    /// What the engine must honour from an answer it hears: the server's
+    /// `Retry-After` (no request of any kind before it ends).
+    fn heard(&mut self, f: &InFlight) {
+        if let HttpOutcome::Retry {
+            after: Some(after), ..
+        } = &f.outcome
+        {
+            let now = self.now().0;
+            // Binding once the engine has stored what it made of the
+            // answer (a worker killed before that never heard it).
+            self.pending_hold = Some(now + after.0.min(worktime_core::outcome::MAX_RETRY_AFTER.0));
+        }
+    }
+
+    /// Write-ahead, backoff and `Retry-After`, checked on every request.
+    pub(super) fn check_send(&mut self, request: &worktime_core::Request) {
+        let now = self.now().0;
+        if let Some(until) = self.hold_until {
+            if now < until {
+                self.fail(format!(
+                    "Retry-After honoured: {} {} sent {} ms before the server's hold ends",
+                    request.method.as_str(),
+                    request.path,
+                    until - now
+                ));
+            } else {
+                self.hold_until = None;
+            }
+        }
+        let ids = pushed_ids(request);
+        if !ids.is_empty() && std::mem::take(&mut self.sync_now_queued) {
+            self.retry_floor.clear();
+        }
+        for id in ids {
+            if !(self.storage.queue.contains_key(&id) || self.storage.holds_waiting(&id)) {
+                self.fail(format!(
+                    "write-ahead: session {id} was sent before it was stored in the queue"
+                ));
+            }
+            // Only the version that failed waits: a session that changed
+            // since is news and goes at once.
+            // A failure the engine has forgiven (attempts reset, e.g. after
+            // a clock correction or a retry command) waits no more.
+            let revision = self
+                .storage
+                .queue
+                .get(&id)
+                .filter(|e| e.attempts > 0)
+                .map(|e| e.revision);
+            if let Some(&(failed, floor)) = self.retry_floor.get(&id) {
+                if Some(failed) == revision && now < floor {
+                    self.fail(format!(
+                        "backoff: session {id} went again {} ms after a transient failure",
+                        now - (floor - MIN_BACKOFF)
+                    ));
+                }
+                self.retry_floor.remove(&id);
+            }
+        }
+    }
+}
+
+/// The shortest delay before an item goes again after a transient failure:
+/// 1 s less the jitter's quarter.
+pub(super) const MIN_BACKOFF: i64 = 700;

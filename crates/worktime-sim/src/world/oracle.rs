@@ -132,6 +132,9 @@ impl World {
             self.widen_running(0, MAX_ACCRUAL_GAP.0);
         } else if by < 0 {
             self.widen_running(STEP_BACK_LOSS, 0);
+            // Local deadlines set before the step are judged no more.
+            self.hold_until = None;
+            self.retry_floor.clear();
         }
     }
 
