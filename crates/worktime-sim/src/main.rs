@@ -135,6 +135,16 @@ fn main() {
         total.failed,
         total.evictions
     );
+    println!(
+        "reviews checked against the server: {}, worst under: {:.1} s, worst over: {:.1} s; storage refusals: {}, corrupt records: {}, known gap (lost tabs.onUpdated and pagehide): {}; seeds per minute: {:.0}",
+        total.reviews,
+        total.worst_under_ms as f64 / 1000.0,
+        total.worst_over_ms as f64 / 1000.0,
+        total.storage_refusals,
+        total.corrupt_records,
+        total.lost_tab_updates,
+        seeds as f64 / elapsed.as_secs_f64().max(1e-9) * 60.0
+    );
     if !violations.is_empty() {
         std::process::exit(1);
     }
