@@ -207,7 +207,9 @@ pub struct World {
     blind: BTreeSet<i64>,
     /// Backoff: after a transient failure heard by the engine, no push of
     /// the item before this local time (the shortest backoff with jitter).
-    retry_floor: BTreeMap<String, (u64, i64)>,
+    retry_floor: BTreeMap<String, (u32, i64)>,
+    /// The attempts count the engine last wrote for each queued item.
+    attempts_seen: BTreeMap<String, u32>,
     /// The server's `Retry-After` as the engine heard it: no request of any
     /// kind before this local time.
     hold_until: Option<i64>,
@@ -282,6 +284,7 @@ impl World {
             excused: BTreeSet::new(),
             blind: BTreeSet::new(),
             retry_floor: BTreeMap::new(),
+            attempts_seen: BTreeMap::new(),
             hold_until: None,
             pending_hold: None,
             sync_now_queued: false,
@@ -385,6 +388,12 @@ impl World {
         for id in lost.iter().chain(&quarantined.sessions) {
             self.blind.extend(tabs_of.get(id).into_iter().flatten());
         }
+        // What the new worker starts from is what it has seen of attempts.
+        self.attempts_seen = stored
+            .queue
+            .iter()
+            .map(|e| (e.session.local_id.to_string(), e.attempts))
+            .collect();
         if !lost.is_empty() || stored.meta.is_none() {
             // The stored hold and attempts may be gone with what was lost.
             self.hold_until = None;
@@ -588,22 +597,31 @@ impl World {
     /// Ended sessions written to storage join the watch list.
     fn observe(&mut self, writes: &[Write]) {
         for w in writes {
+            if let Write::Delete {
+                store: worktime_core::StoreName::Queue,
+                key,
+            } = w
+            {
+                self.retry_floor.remove(key);
+                self.attempts_seen.remove(key);
+            }
             if let Write::Put {
                 record: Record::Queue(e),
             } = w
             {
-                // A transient failure the engine stored: that version of the
-                // item must wait at least the shortest backoff.
-                let before = self
-                    .storage
-                    .queue
-                    .get(e.session.local_id.as_str())
-                    .map_or(0, |old| old.attempts);
-                if e.attempts > before && e.parked_since.is_none() {
-                    self.retry_floor.insert(
-                        e.session.local_id.to_string(),
-                        (e.revision, self.now().0 + network::MIN_BACKOFF),
-                    );
+                // A transient failure the engine recorded: the item waits at
+                // least the shortest backoff from then; a count it reset
+                // (a clock correction, a retry command) waits no more.
+                let id = e.session.local_id.to_string();
+                let seen = self
+                    .attempts_seen
+                    .insert(id.clone(), e.attempts)
+                    .unwrap_or(0);
+                if e.attempts == 0 || e.parked_since.is_some() {
+                    self.retry_floor.remove(&id);
+                } else if e.attempts > seen {
+                    let floor = self.now().0 + network::MIN_BACKOFF;
+                    self.retry_floor.insert(id, (e.attempts, floor));
                 }
             }
             if let Write::Put { record } = w {

@@ -239,22 +239,13 @@ impl World {
             }
             // Only the version that failed waits: a session that changed
             // since is news and goes at once.
-            // A failure the engine has forgiven (attempts reset, e.g. after
-            // a clock correction or a retry command) waits no more.
-            let revision = self
-                .storage
-                .queue
-                .get(&id)
-                .filter(|e| e.attempts > 0)
-                .map(|e| e.revision);
-            if let Some(&(failed, floor)) = self.retry_floor.get(&id) {
-                if Some(failed) == revision && now < floor {
+            if let Some(&(_, floor)) = self.retry_floor.get(&id) {
+                if now < floor {
                     self.fail(format!(
                         "backoff: session {id} went again {} ms after a transient failure",
                         now - (floor - MIN_BACKOFF)
                     ));
                 }
-                self.retry_floor.remove(&id);
             }
         }
     }
