@@ -239,13 +239,13 @@ impl World {
             }
             // Only the version that failed waits: a session that changed
             // since is news and goes at once.
-            if let Some(&(_, floor)) = self.retry_floor.get(&id) {
-                if now < floor {
-                    self.fail(format!(
-                        "backoff: session {id} went again {} ms after a transient failure",
-                        now - (floor - MIN_BACKOFF)
-                    ));
-                }
+            if let Some(&(_, floor)) = self.retry_floor.get(&id)
+                && now < floor
+            {
+                self.fail(format!(
+                    "backoff: session {id} went again {} ms after a transient failure",
+                    now - (floor - MIN_BACKOFF)
+                ));
             }
         }
     }
