@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One entry point for WorkTime Sync: setup | build | test | demo | bench | sim.
+# One entry point for WorkTime Sync: setup | build | test | demo | bench | sim | model.
 # Idempotent: every install step checks first and is skipped when done.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -227,6 +227,7 @@ run_tests() {
   setup
   build_extension
   test_rust
+  test_verify
   test_wasm
   test_dashboard
   test_e2e
@@ -284,10 +285,32 @@ run_bench() {
 # The engine's deterministic fault simulator, in release mode, over many
 # seeds: `./build.sh sim --seeds N [--steps M] [--first S]`; SIM_SEED=<n>
 # replays one seed. Prints seeds, steps, violations and time; fails on any.
+# `./build.sh sim --mutants` prints the mutation score: one line per planted
+# bug (caught at seed N / step) and a last line `caught N of N`.
 run_sim() {
   log "sim: building worktime-sim (release)"
   cargo build --locked --release -p worktime-sim
   target/release/worktime-sim "$@"
+}
+
+# The exhaustive model check (crates/worktime-model, stateright): every
+# interleaving of a small world; prints the bounds, the distinct states
+# explored and a last line `violations: N`; fails on any. `--quick` checks
+# a smaller world.
+run_model() {
+  log "model: building worktime-model (release)"
+  cargo build --locked --release -p worktime-model
+  target/release/worktime-model "$@"
+}
+
+# What ./build.sh test adds to cargo test (which already runs 500 seeds,
+# the mutants and a small model check in debug): the mutation table and the
+# full model check, in release mode.
+test_verify() {
+  log "sim --mutants: every planted bug must be caught"
+  run_sim --mutants
+  log "model: exhaustive check of the small world"
+  run_model
 }
 
 # ----------------------------------------------------------------- main ----
@@ -303,6 +326,8 @@ usage: ./build.sh <command>
   bench [--quick] [--idle-seconds N]   every benchmark in one table (and target/bench.json); --help for options
   bench server   batch-upsert throughput of the server (sessions/s, 1 and 8 clients)
   sim [--seeds N] [--steps M]   the engine's fault simulator over N seeds (release mode)
+  sim --mutants   the simulator's mutation score: each planted bug, where it was caught, 'caught N of N'
+  model [--quick|--full]   exhaustive model check (stateright) of engine, storage, network and server; 'violations: 0'
 USAGE
 }
 
@@ -322,6 +347,7 @@ case "$cmd" in
   bench) run_bench "$@" ;;
   demo) run_demo "$@" ;;
   sim) run_sim "$@" ;;
+  model) run_model "$@" ;;
   -h|--help|help|"") usage ;;
   *) usage >&2; die "unknown command: $cmd" ;;
 esac

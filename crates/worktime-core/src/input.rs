@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use worktime_protocol::{LocalId, PrRef, UnixMillis};
 
 /// One thing that happened, for [`crate::Engine::handle`].
+// `Started` carries all of storage and comes once per worker: its size
+// costs nothing worth boxing it (and changing every caller) for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Input {

@@ -159,8 +159,11 @@ pub mod engine;
 pub mod failed;
 pub mod ids;
 pub mod input;
+#[cfg(feature = "mutants")]
+pub mod mutant;
 pub mod outcome;
 pub mod output;
+pub mod page;
 pub mod privacy;
 pub mod queue;
 pub mod retry;

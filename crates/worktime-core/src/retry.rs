@@ -18,6 +18,10 @@ pub const MAX_TRANSIENT_FAILURES: u32 = 5;
 /// `[0, 1)` to within ±25 %, and never shorter than the server's
 /// `Retry-After` (itself capped at an hour).
 pub fn backoff(failures: u32, unit: f64, retry_after: Option<DurationMillis>) -> DurationMillis {
+    #[cfg(feature = "mutants")]
+    if crate::mutant::planted(crate::mutant::Mutant::ZeroBackoff) {
+        return DurationMillis(0);
+    }
     let exp = failures.saturating_sub(1).min(16);
     let raw = BACKOFF_BASE
         .0

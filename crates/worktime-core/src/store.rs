@@ -211,6 +211,22 @@ pub struct SyncMeta {
     /// ([`crate::clock`]); learnt from the server's `Date` headers.
     #[serde(default)]
     pub clock_offset: Option<DurationMillis>,
+    /// Tabs whose session the safety timeout ended, still showing their PR:
+    /// the user coming back to one starts a new session, also in a worker
+    /// started since (the page sends no report while nothing changes).
+    #[serde(default)]
+    pub dormant: Vec<DormantTab>,
+}
+
+/// A tab whose session the safety timeout ended: the PR it shows and its
+/// last report, so the user's return (or its next report) starts a new
+/// session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DormantTab {
+    /// The pull request the tab shows.
+    pub pr: PrRef,
+    /// The tab and its page's last report.
+    pub presence: TabPresence,
 }
 
 impl SyncMeta {

@@ -10,7 +10,7 @@
 
 use crate::ids::{DocId, TabId};
 use crate::input::PageEvent;
-use crate::store::{SessionRecord, TabPresence};
+use crate::store::{DormantTab, SessionRecord, TabPresence};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use worktime_protocol::validate::MAX_ACTIVE_SECONDS;
 use worktime_protocol::{DurationMillis, LocalId, PrRef, Session, SessionState, UnixMillis};
@@ -95,8 +95,8 @@ pub(crate) struct Tracker {
     reports: BTreeMap<TabId, TabReports>,
     /// Tabs whose session the safety timeout ended, with the PR they show
     /// and whether they are visible: the user coming back (active again, or
-    /// the page reporting in) starts a new session. Memory only: after a
-    /// worker restart the page's next report does it.
+    /// the page reporting in) starts a new session. Kept in the meta record
+    /// too, so a worker started since knows them.
     dormant: BTreeMap<TabId, (PrRef, bool)>,
 }
 
@@ -414,6 +414,46 @@ impl Tracker {
             }
         }
         changes
+    }
+
+    /// The tabs whose session the safety timeout ended, to be stored.
+    pub(crate) fn dormant_tabs(&self) -> Vec<DormantTab> {
+        self.dormant
+            .iter()
+            .filter_map(|(tab, (pr, visible))| {
+                let r = self.reports.get(tab)?;
+                Some(DormantTab {
+                    pr: pr.clone(),
+                    presence: TabPresence {
+                        tab: *tab,
+                        visible: *visible,
+                        doc: r.doc,
+                        seq: r.seq,
+                        left_at: None,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// Restores the stored dormant tabs that are still open, after
+    /// [`Tracker::load`] (a tab timed again since is not dormant).
+    pub(crate) fn restore_dormant(&mut self, stored: &[DormantTab], open_tabs: &[TabId]) {
+        for d in stored {
+            let tab = d.presence.tab;
+            if !open_tabs.contains(&tab) || self.reports.contains_key(&tab) {
+                continue;
+            }
+            self.reports.insert(
+                tab,
+                TabReports {
+                    doc: d.presence.doc,
+                    seq: d.presence.seq,
+                    retired: VecDeque::new(),
+                },
+            );
+            self.dormant.insert(tab, (d.pr.clone(), d.presence.visible));
+        }
     }
 
     /// The idle state restored from storage, before [`Tracker::load`].

@@ -364,6 +364,40 @@ fn an_idle_session_ends_after_ten_minutes_and_the_user_coming_back_starts_a_new_
 }
 
 #[test]
+fn the_user_coming_back_after_the_safety_timeout_is_timed_by_a_worker_started_since() {
+    let mut shell = Shell::new();
+    shell.set_online(false);
+    shell.page(1, 7, PageEvent::Visible);
+    shell.advance(30_000);
+    let now = shell.now;
+    shell.handle(Input::UserIdle {
+        now,
+        idle: true,
+        last_input: None,
+    });
+    shell.advance(INACTIVE_LIMIT.0 + 60_000);
+    assert_eq!(ended(&shell).len(), 1);
+    // MV3 stopped the idle worker long before the user came back.
+    shell.restart();
+    let now = shell.now;
+    shell.handle(Input::UserIdle {
+        now,
+        idle: false,
+        last_input: None,
+    });
+    let running: Vec<_> = shell.engine.running_sessions().collect();
+    assert_eq!(running.len(), 1, "the visible tab was not timed again");
+    assert_eq!(running[0].session.started_at, now);
+    // Its page's next report belongs to the same showing: still news.
+    shell.advance(5_000);
+    shell.page(1, 7, PageEvent::Hidden);
+    shell.remove_tab(1);
+    let done = ended(&shell);
+    assert_eq!(done.len(), 2);
+    assert!(done.iter().any(|s| s.active_seconds == 5), "{done:?}");
+}
+
+#[test]
 fn a_forgotten_hidden_tab_found_at_start_ends_at_its_last_active_moment() {
     let mut shell = Shell::new();
     shell.set_online(false);

@@ -2,7 +2,7 @@
 //! and answers the v1 requests the engine sends. Faults are decided by the
 //! simulator, not here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use worktime_core::{Method, Request};
 use worktime_protocol::{
     BatchRequest, BatchResponse, ErrorBody, ErrorEnvelope, ItemResult, ItemStatus, LocalId, Me,
@@ -35,6 +35,8 @@ pub struct FakeServer {
     pub changing_writes: u64,
     /// Larger batches are refused with 413 (0 = the contract's 500).
     pub max_batch: usize,
+    /// Sessions this server refused item by item (its verdict on them).
+    pub rejected: BTreeSet<LocalId>,
 }
 
 impl FakeServer {
@@ -127,6 +129,14 @@ impl FakeServer {
     }
 
     fn upsert(&mut self, s: &Session, now: UnixMillis) -> Result<(), ErrorBody> {
+        let verdict = self.judge(s, now);
+        if verdict.is_err() {
+            self.rejected.insert(s.local_id.clone());
+        }
+        verdict
+    }
+
+    fn judge(&mut self, s: &Session, now: UnixMillis) -> Result<(), ErrorBody> {
         validate_session(s, now).map_err(|e| ErrorBody {
             code: "invalid_field".into(),
             message: e.to_string(),

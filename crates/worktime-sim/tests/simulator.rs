@@ -118,27 +118,57 @@ fn five_hundred_seeds_of_a_thousand_faulty_steps_break_no_promise() {
 
 /// Finds the first seed on which the simulator notices `bug`.
 fn first_violation(bug: Bug) -> Option<Violation> {
-    (0..200).find_map(|seed| run_seed(seed, STEPS, bug).err())
+    worktime_sim::hunt(bug, STEPS)
 }
 
+/// The mutation score: every planted bug is caught within the bound, and
+/// by the promise it breaks.
 #[test]
-fn simulator_catches_an_engine_that_deletes_before_the_server_acknowledged() {
-    let v = first_violation(Bug::DeleteBeforeAck)
-        .expect("an engine that deletes queued items before the ack went unnoticed");
-    assert!(
-        v.message.contains("nothing lost") || v.message.contains("neither on the server"),
-        "unexpected violation: {v}"
-    );
-}
-
-#[test]
-fn simulator_catches_an_engine_that_sends_before_persisting() {
-    let v = first_violation(Bug::SkipQueueWrites)
-        .expect("an engine without write-ahead went unnoticed");
-    assert!(
-        v.message.contains("nothing lost") || v.message.contains("neither on the server"),
-        "unexpected violation: {v}"
-    );
+fn the_simulator_catches_every_planted_bug_within_two_hundred_seeds() {
+    let expected: [(Bug, &[&str]); 10] = [
+        (
+            Bug::DeadLetter503,
+            &["Retry-After", "never reached", "nothing lost"],
+        ),
+        (Bug::IgnoreRetryAfter, &["Retry-After"]),
+        (Bug::ZeroBackoff, &["backoff", "not in the future"]),
+        (Bug::DeleteBeforeAck, &["write-ahead", "nothing lost"]),
+        (Bug::SkipQueueWrites, &["write-ahead", "nothing lost"]),
+        (
+            Bug::DropOrphanAtStart,
+            &["write-ahead", "never reached", "nothing lost"],
+        ),
+        (Bug::CountHiddenTime, &["counted twice"]),
+        (Bug::LeavingIsRemoval, &["missed"]),
+        (Bug::TombstoneOutlivesRestart, &["missed"]),
+        (Bug::SendBeforePersist, &["write-ahead"]),
+    ];
+    assert_eq!(expected.len(), Bug::ALL.len());
+    let found: Vec<(Bug, Option<Violation>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = Bug::ALL
+            .iter()
+            .map(|&bug| scope.spawn(move || (bug, first_violation(bug))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a hunt panicked"))
+            .collect()
+    });
+    for ((bug, violation), (want, words)) in found.into_iter().zip(expected) {
+        assert_eq!(bug, want);
+        let v = violation.unwrap_or_else(|| {
+            panic!(
+                "{} went unnoticed in {} seeds",
+                bug.name(),
+                worktime_sim::MUTANT_SEEDS
+            )
+        });
+        assert!(
+            words.iter().any(|w| v.message.contains(w)),
+            "{} was caught for another reason: {v}",
+            bug.name()
+        );
+    }
 }
 
 #[test]

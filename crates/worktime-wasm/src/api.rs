@@ -17,7 +17,6 @@ use wasm_bindgen::prelude::*;
 use worktime_core::privacy::Privacy;
 use worktime_core::{Command, DocId, Input, PageEvent, TabId};
 use worktime_protocol::LocalId;
-use worktime_protocol::page::pull_request_of_path;
 
 /// The started shell, as the service worker holds it.
 #[wasm_bindgen]
@@ -90,17 +89,11 @@ impl Extension {
                 // for (its URL is hidden from us without the `tabs`
                 // permission, and we need not know it). A tab no session
                 // times is not worth a turn.
-                let on_github = detail
-                    .as_string()
-                    .is_some_and(|url| url.starts_with("https://github.com/"));
-                if !on_github && shell.times_tab(tab) {
-                    shell
-                        .input(|now| Input::LeftPullRequest {
-                            now,
-                            tab,
-                            report: None,
-                        })
-                        .await
+                let url = detail.as_string();
+                if shell.times_tab(tab)
+                    && let Some(input) = worktime_core::page::tab_updated_input(tab, url.as_deref())
+                {
+                    shell.input(input).await
                 }
             }
             "idle" => {
@@ -170,38 +163,14 @@ impl Extension {
                 (path, false, PageEvent::Closed, doc, seq)
             }
         };
-        let doc = DocId(doc);
+        // The one mapping the simulator drives too (worktime_core::page).
         // A page the user asked never to time is, for the engine, no pull
-        // request: it starts nothing and leaves no trace. (A page-left
-        // carries no incognito flag: it only ends what a report started.)
-        let pr = pull_request_of_path(&path)
-            .filter(|pr| event == PageEvent::Closed || self.shell.may_time(pr, incognito));
-        match (pr, event) {
-            (Some(pr), _) => {
-                self.shell
-                    .input(|now| Input::Page {
-                        now,
-                        tab,
-                        pr,
-                        event,
-                        doc,
-                        seq,
-                    })
-                    .await
-            }
-            // The tab navigated (inside GitHub) to a page that is not a pull
-            // request: it leaves its PR, and stays a tab that may show one.
-            (None, PageEvent::Visible | PageEvent::Hidden) => {
-                self.shell
-                    .input(|now| Input::LeftPullRequest {
-                        now,
-                        tab,
-                        report: Some((doc, seq)),
-                    })
-                    .await
-            }
-            // A page that was no pull request went away: nothing to end.
-            (None, PageEvent::Closed) => {}
+        // request: it starts nothing and leaves no trace.
+        let input = worktime_core::page::content_input(tab, &path, event, DocId(doc), seq, |pr| {
+            self.shell.may_time(pr, incognito)
+        });
+        if let Some(input) = input {
+            self.shell.input(input).await
         }
     }
 

@@ -343,6 +343,7 @@ impl Engine {
             .collect();
         self.tracker.restore_idle(self.meta.user_idle);
         let changes = self.tracker.load(sessions, open_tabs, now);
+        self.tracker.restore_dormant(&self.meta.dormant, open_tabs);
         self.apply_changes(now, changes);
         self.queue_changed = true;
     }
@@ -477,6 +478,11 @@ impl Engine {
         match retry {
             Some(t) => self.timers.set(Timer::Retry, t),
             None => self.timers.stop(Timer::Retry),
+        }
+        let dormant = self.tracker.dormant_tabs();
+        if dormant != self.meta.dormant {
+            self.meta.dormant = dormant;
+            self.meta_dirty = true;
         }
         if self.meta_dirty {
             self.meta_dirty = false;

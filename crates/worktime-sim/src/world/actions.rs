@@ -1,7 +1,14 @@
-//! What the simulated user and browser do in one step: tabs, visibility,
-//! navigation, idle, network, clock jumps, crashes and commands.
+//! What the simulated user and browser do in one step: tabs and the pages
+//! they show (pull requests in any case and on any sub-page, the PR list,
+//! other sites), visibility, in-page navigation, reloads and back/forward,
+//! idle, network, clock steps, crashes and commands. Every page report goes
+//! through `worktime_core::page`, the mapping the browser shell applies.
 
 use super::*;
+use worktime_core::page::{content_input, tab_updated_input};
+
+/// Pull-request pages GitHub serves under one PR.
+const SUB_PAGES: [&str; 6] = ["", "/", "/changes", "/files", "/commits", "/checks"];
 
 impl World {
     pub(super) fn random_pr(&mut self) -> PrRef {
@@ -11,10 +18,39 @@ impl World {
         } else {
             n
         };
+        let (owner, repo) = REPOS[self.rng.index(REPOS.len())];
         PrRef {
-            owner: "octo".into(),
-            repo: "hello".into(),
+            owner: owner.into(),
+            repo: repo.into(),
             number: n,
+        }
+    }
+
+    /// A path that shows `pr`: any sub-page, owner and repo in any case.
+    pub(super) fn path_of(&mut self, pr: &PrRef) -> String {
+        let sub = match self.rng.range(0, 8) {
+            0 => format!("/commits/{:x}", self.rng.next_u64()),
+            i => SUB_PAGES[(i as usize - 1) % SUB_PAGES.len()].to_owned(),
+        };
+        let owner = self.any_case(&pr.owner);
+        let repo = self.any_case(&pr.repo);
+        format!("/{owner}/{repo}/pull/{}{sub}", pr.number)
+    }
+
+    fn any_case(&mut self, name: &str) -> String {
+        match self.rng.range(0, 3) {
+            0 => name.to_owned(),
+            1 => name.to_ascii_uppercase(),
+            _ => name
+                .chars()
+                .map(|c| {
+                    if self.rng.chance(500) {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect(),
         }
     }
 
@@ -23,22 +59,35 @@ impl World {
         (!ids.is_empty()).then(|| ids[self.rng.index(ids.len())])
     }
 
-    pub(super) fn page_input(&mut self, tab: i64, pr: PrRef, event: PageEvent) -> Input {
-        self.seq += 1 + self.rng.range(0, 3) as u64;
-        Input::Page {
-            now: self.now(),
-            tab: TabId(tab),
-            pr,
-            event,
-            // One showing per run: the global `seq` orders every report.
-            doc: worktime_core::DocId(0),
-            seq: self.seq,
+    /// The content script's report for `tab`'s page now (`Closed` for
+    /// `pagehide`), mapped as the shell maps it; `None` when the script
+    /// stays silent or the mapping says there is nothing to tell.
+    pub(super) fn report(&mut self, tab: i64, event: PageEvent) -> Option<Input> {
+        let now = self.now();
+        let t = self.tabs.get_mut(&tab)?;
+        let path = t.path.clone()?;
+        let looks_like_pr = path.contains("/pull/");
+        if !t.reported && !looks_like_pr {
+            // content.js stays silent off pull requests until it reported one.
+            return None;
         }
+        t.reported = true;
+        t.seq += 1;
+        self.blind.remove(&tab);
+        let (doc, seq) = (DocId(t.doc), t.seq);
+        content_input(TabId(tab), &path, event, doc, seq, |_| true).map(|make| make(now))
+    }
+
+    /// The report of what `tab` shows now (visible or hidden).
+    pub(super) fn state_report(&mut self, tab: i64) -> Option<Input> {
+        let visible = self.tabs.get(&tab).is_some_and(|t| t.visible);
+        self.report(tab, shown(visible))
     }
 
     /// Sends page events as the browser might deliver them: sometimes
     /// duplicated, sometimes the last two swapped.
-    pub(super) fn deliver_pages(&mut self, mut inputs: Vec<Input>) {
+    pub(super) fn deliver_pages(&mut self, inputs: Vec<Option<Input>>) {
+        let mut inputs: Vec<Input> = inputs.into_iter().flatten().collect();
         if inputs.len() >= 2 && self.rng.chance(150) {
             let n = inputs.len();
             inputs.swap(n - 1, n - 2);
@@ -49,6 +98,20 @@ impl World {
             if dup {
                 self.input(input);
             }
+        }
+    }
+
+    /// A new document in `tab` (full load, reload, back/forward): a fresh
+    /// showing with its own report counter.
+    pub(super) fn new_document(&mut self, tab: i64, pr: Option<PrRef>, path: Option<String>) {
+        let doc = self.rng.next_u64() >> 11;
+        if let Some(t) = self.tabs.get_mut(&tab) {
+            t.pr = pr;
+            t.path = path;
+            t.doc = doc;
+            t.seq = 0;
+            t.reported = false;
+            t.loading = false;
         }
     }
 
@@ -63,22 +126,7 @@ impl World {
                 };
                 self.advance(dt);
             }
-            400..=479 => {
-                // Open a tab on a pull request.
-                let tab = self.next_tab;
-                self.next_tab += 1;
-                let pr = self.random_pr();
-                let visible = self.rng.chance(700);
-                self.tabs.insert(
-                    tab,
-                    SimTab {
-                        pr: Some(pr.clone()),
-                        visible,
-                    },
-                );
-                let input = self.page_input(tab, pr, shown(visible));
-                self.deliver_pages(vec![input]);
-            }
+            400..=479 => self.open_tab(),
             480..=599 => {
                 // Show or hide a tab (once or twice in a row).
                 let Some(tab) = self.random_tab() else { return };
@@ -88,54 +136,22 @@ impl World {
                         return;
                     };
                     t.visible = !t.visible;
-                    let (visible, pr) = (t.visible, t.pr.clone());
-                    if let Some(pr) = pr {
-                        inputs.push(self.page_input(tab, pr, shown(visible)));
-                    }
+                    inputs.push(self.state_report(tab));
                 }
                 self.deliver_pages(inputs);
             }
-            600..=659 => {
-                // Navigate a tab to another PR or away from GitHub PRs.
+            600..=669 => self.navigate(),
+            670..=739 => {
+                // Close a tab, with or without pagehide.
                 let Some(tab) = self.random_tab() else { return };
-                let new_pr = if self.rng.chance(700) {
-                    Some(self.random_pr())
+                let left = if self.rng.chance(600) {
+                    self.report(tab, PageEvent::Closed)
                 } else {
                     None
                 };
-                let Some(t) = self.tabs.get_mut(&tab) else {
-                    return;
-                };
-                let old = std::mem::replace(&mut t.pr, new_pr.clone());
-                let visible = t.visible;
-                let mut inputs = Vec::new();
-                // Leaving for a page that is not a pull request always tells
-                // the engine (pagehide or the content script's URL watch);
-                // moving to another PR may skip it (the new PR's report
-                // moves the tab).
-                if let Some(old) = old
-                    && (new_pr.is_none() || self.rng.chance(800))
-                {
-                    inputs.push(self.page_input(tab, old, PageEvent::Closed));
-                }
-                if let Some(pr) = new_pr {
-                    inputs.push(self.page_input(tab, pr, shown(visible)));
-                }
-                self.deliver_pages(inputs);
-            }
-            660..=739 => {
-                // Close a tab, with or without pagehide.
-                let Some(tab) = self.random_tab() else { return };
-                let Some(t) = self.tabs.remove(&tab) else {
-                    return;
-                };
-                let mut inputs = Vec::new();
-                if let Some(pr) = t.pr
-                    && self.rng.chance(600)
-                {
-                    inputs.push(self.page_input(tab, pr, PageEvent::Closed));
-                }
-                self.deliver_pages(inputs);
+                self.tabs.remove(&tab);
+                self.blind.remove(&tab);
+                self.deliver_pages(vec![left]);
                 self.input(Input::TabRemoved {
                     now: self.now(),
                     tab: TabId(tab),
@@ -149,12 +165,23 @@ impl World {
                     last_input: None,
                 });
             }
-            770..=799 => {
+            770..=794 => {
                 self.online = !self.online;
                 self.input(Input::Network {
                     now: self.now(),
                     online: self.online,
                 });
+            }
+            795..=799 => {
+                // A wrong online hint: navigator.onLine lies for a while.
+                if !self.calm {
+                    self.stats.faults += 1;
+                    let hint = !self.online;
+                    self.input(Input::Network {
+                        now: self.now(),
+                        online: hint,
+                    });
+                }
             }
             800..=824 => self.jump_clock(),
             825..=839 => {
@@ -162,8 +189,11 @@ impl World {
                 self.start_worker();
             }
             840..=844 => {
-                // The browser crashed: every tab is gone, no events at all.
+                // The browser crashed: every tab is gone, no events at all,
+                // and the next run hands out tab ids from 1 again.
                 self.tabs.clear();
+                self.blind.clear();
+                self.next_tab = 1;
                 self.stats.kills += 1;
                 self.start_worker();
             }
@@ -215,25 +245,141 @@ impl World {
         }
     }
 
+    /// Opens a tab on a pull request, in front or in the background (some
+    /// background tabs are closed without ever being shown).
+    fn open_tab(&mut self) {
+        let tab = self.next_tab;
+        self.next_tab += 1;
+        let pr = self.random_pr();
+        let path = self.path_of(&pr);
+        let visible = self.rng.chance(700);
+        self.tabs.insert(
+            tab,
+            SimTab {
+                pr: None,
+                path: None,
+                visible,
+                loading: false,
+                doc: 0,
+                seq: 0,
+                reported: false,
+            },
+        );
+        self.new_document(tab, Some(pr), Some(path));
+        let input = self.state_report(tab);
+        self.deliver_pages(vec![input]);
+    }
+
+    /// One of the ways a tab moves on: in-page navigation (to another PR,
+    /// a sub-page of the same PR, the repository's PR list), a reload or
+    /// back/forward within the grace, leaving GitHub, coming back to it.
+    fn navigate(&mut self) {
+        let Some(tab) = self.random_tab() else { return };
+        let Some(t) = self.tabs.get(&tab) else { return };
+        let on_github = t.path.is_some();
+        let current = t.pr.clone();
+        match (on_github, self.rng.range(0, 6)) {
+            (true, 0 | 1) => {
+                // Turbo: same document, another pull request.
+                let pr = self.random_pr();
+                let path = self.path_of(&pr);
+                if let Some(t) = self.tabs.get_mut(&tab) {
+                    t.pr = Some(pr);
+                    t.path = Some(path);
+                }
+                let input = self.state_report(tab);
+                self.deliver_pages(vec![input]);
+            }
+            (true, 2) => {
+                // Turbo: the repository's pull-request list (or back to a
+                // sub-page of the PR it came from).
+                let (pr, path) = match current {
+                    Some(_) => (None, "/Octo/Hello/pulls".to_owned()),
+                    None => {
+                        let pr = self.random_pr();
+                        let path = self.path_of(&pr);
+                        (Some(pr), path)
+                    }
+                };
+                if let Some(t) = self.tabs.get_mut(&tab) {
+                    t.pr = pr;
+                    t.path = Some(path);
+                }
+                let input = self.state_report(tab);
+                self.deliver_pages(vec![input]);
+            }
+            (true, 3) => {
+                // A reload or back/forward: pagehide, a short while with no
+                // page, then a new showing of a PR (usually the same one).
+                let left = self.report(tab, PageEvent::Closed);
+                if let Some(t) = self.tabs.get_mut(&tab) {
+                    t.loading = true;
+                }
+                self.deliver_pages(vec![left]);
+                let gap = self.rng.range(0, LEAVE_GRACE.0 - 1_000);
+                self.advance(gap);
+                if !self.tabs.contains_key(&tab) {
+                    return;
+                }
+                let pr = match current {
+                    Some(pr) if self.rng.chance(800) => pr,
+                    _ => self.random_pr(),
+                };
+                let path = self.path_of(&pr);
+                self.new_document(tab, Some(pr), Some(path));
+                let input = self.state_report(tab);
+                self.deliver_pages(vec![input]);
+            }
+            (true, _) => {
+                // Off to another site: tabs.onUpdated and pagehide (reliable
+                // on navigation, unlike on a tab closing), in either order.
+                let left = self.report(tab, PageEvent::Closed);
+                let now = self.now();
+                let updated = tab_updated_input(TabId(tab), None).map(|make| make(now));
+                self.new_document(tab, None, None);
+                let inputs = if self.rng.chance(500) {
+                    vec![left, updated]
+                } else {
+                    vec![updated, left]
+                };
+                self.deliver_pages(inputs);
+            }
+            (false, _) => {
+                // Back to GitHub, on a pull request: a new document.
+                let pr = self.random_pr();
+                let path = self.path_of(&pr);
+                let now = self.now();
+                let url = format!("https://github.com{path}");
+                let updated =
+                    tab_updated_input(TabId(tab), Some(url.as_str())).map(|make| make(now));
+                self.new_document(tab, Some(pr), Some(path));
+                let input = self.state_report(tab);
+                self.deliver_pages(vec![updated, input]);
+            }
+        }
+    }
+
     pub(super) fn command(&mut self, command: Command) {
+        // "Sync now" and "Retry" push what waits at once, by design.
+        self.retry_floor.clear();
         self.input(Input::Command {
             now: self.now(),
             command,
         });
     }
 
+    /// The wall clock steps: small corrections, or up to a day either way.
     pub(super) fn jump_clock(&mut self) {
         let old = self.skew;
         self.skew = match self.rng.range(0, 10) {
             0..=3 => 0,
             4..=7 => self.skew + self.rng.range(-120_000, 120_000),
-            8 => self.rng.range(-7_200_000, 0),
-            _ => self.rng.range(0, 900_000),
+            8 => self.rng.range(-DAY, 0),
+            _ => self.rng.range(0, DAY),
         };
-        if self.skew > old {
-            self.slack_ms += MAX_ACCRUAL_GAP.0 * self.visible_prs() as i64;
-        }
-        // Every input carries the clock; the next one shows the jump.
+        self.skew = self.skew.clamp(-DAY, DAY);
+        self.note_clock_step(self.skew - old);
+        // Every input carries the clock; the next one shows the step.
         self.input(Input::TimerDue { now: self.now() });
     }
 }

@@ -1,5 +1,7 @@
-//! The promises checked after every step, and the quiet phase that must
-//! drain.
+//! The promises checked after every step (the safety phase, faults on),
+//! and the liveness phase (faults off) that must drain everything, leave
+//! every review of the script on the server within its tolerance, and the
+//! engine silent.
 
 use super::*;
 
@@ -7,43 +9,98 @@ impl World {
     pub(super) fn check(&mut self) -> Result<(), Violation> {
         self.settle_watch();
         if self.trace {
+            let truth: i64 = self.ledger.values().map(|r| r.truth_ms).sum();
             eprintln!(
-                "== step {} truth {} s slack {} s server {} s",
+                "== step {} reviews {} truth {} s server {} s",
                 self.step,
-                self.truth_ms / 1000,
-                self.slack_ms / 1000,
+                self.ledger.len(),
+                truth / 1000,
                 self.server.total_seconds
             );
+            let tabs: Vec<String> = self
+                .tabs
+                .iter()
+                .map(|(id, t)| {
+                    format!(
+                        "{id}:{}{}{}",
+                        t.pr.as_ref().map_or("-".to_owned(), |p| p.to_string()),
+                        if t.visible { "+v" } else { "" },
+                        if t.loading { "+l" } else { "" }
+                    )
+                })
+                .collect();
+            let sessions: Vec<String> = self
+                .subject
+                .engine()
+                .running_sessions()
+                .map(|r| {
+                    let tabs: Vec<String> = r
+                        .tabs
+                        .iter()
+                        .map(|t| format!("{}{}", t.tab.0, if t.visible { "v" } else { "" }))
+                        .collect();
+                    format!(
+                        "{} {} {}s [{}]",
+                        &r.session.local_id.as_str()[..6],
+                        r.pr(),
+                        r.session.active_seconds,
+                        tabs.join(",")
+                    )
+                })
+                .collect();
+            eprintln!(
+                "   tabs {} idle {} | engine {}",
+                tabs.join(" "),
+                self.idle,
+                sessions.join("; ")
+            );
         }
-        let evictions = self.storage.meta.as_ref().map_or(0, |m| m.evictions);
-        let mut newly_lost = Vec::new();
-        for id in &self.watch {
+        // Nothing lost, session by session: an ended session the engine
+        // wrote is queued, failed, on the server, or the server's verdict
+        // refused it, or the user discarded it, or the product said it was
+        // at risk (quarantined as corrupt, refused by both storages).
+        let lost = self.watch.iter().find(|id| {
             let key = id.as_str();
-            let held = self.storage.queue.contains_key(key)
+            !(self.storage.queue.contains_key(key)
                 || self.storage.failed.contains_key(key)
-                || self.discarded.contains(id);
-            if !held {
-                newly_lost.push(id.clone());
-            }
-        }
-        let last_lost = newly_lost.last().cloned();
-        for id in newly_lost {
-            self.watch.remove(&id);
-            self.lost += 1;
-        }
-        if self.lost > evictions {
+                || self.storage.holds_waiting(key)
+                || self.discarded.contains(*id)
+                || self.server.rejected.contains(*id)
+                || self.rejected.contains(*id)
+                || self.excused.contains(*id))
+        });
+        if let Some(id) = lost {
             self.fail(format!(
-                "nothing lost: {} ended sessions (last: {last_lost:?}) are neither queued, failed nor on the server (evictions: {evictions})",
-                self.lost
+                "nothing lost: ended session {id} is neither queued, failed, refused by the server nor on it"
             ));
         }
-        let counted = self.server.total_seconds as i64 * 1000;
-        if counted > self.truth_ms + self.slack_ms {
+        // Nothing counted twice, session by session: no row holds more than
+        // the user's time on it and its tolerance.
+        let over = self.server.rows.iter().find_map(|(id, row)| {
+            if self.excused.contains(id) {
+                return None;
+            }
+            let review = self.ledger.get(id)?;
+            let held = i64::from(row.active_seconds) * 1000;
+            (held > review.truth_ms + review.upper_ms).then(|| {
+                format!(
+                    "nothing counted twice: the server holds {} s for {id} ({}), the user looked {:.1} s (+{:.1} s allowed)",
+                    row.active_seconds,
+                    review.pr,
+                    review.truth_ms as f64 / 1000.0,
+                    review.upper_ms as f64 / 1000.0
+                )
+            })
+        });
+        if let Some(message) = over {
+            self.fail(message);
+        }
+        if let Some(stray) = self.server.rows.iter().find(|(id, row)| {
+            row.active_seconds > 0 && !self.ledger.contains_key(*id) && !self.excused.contains(*id)
+        }) {
             self.fail(format!(
-                "nothing counted twice: the server holds {} s of review, the user reviewed {} s (+{} s slack)",
-                counted / 1000,
-                self.truth_ms / 1000,
-                self.slack_ms / 1000
+                "nothing counted twice: the server holds {} s for {}, a session the user never looked at",
+                stray.1.active_seconds, stray.0
             ));
         }
         let engine = self.subject.engine();
@@ -73,6 +130,10 @@ impl World {
                 self.storage.failed.len()
             ));
         }
+        self.take_violation()
+    }
+
+    fn take_violation(&mut self) -> Result<(), Violation> {
         match self.violation.take() {
             Some(message) => Err(Violation {
                 seed: self.seed,
@@ -83,9 +144,10 @@ impl World {
         }
     }
 
-    /// No faults, every tab closed, the network and the token good: the
-    /// queue must drain, every ended session must be on the server or in the
-    /// failed list, and then the idle engine must stay silent.
+    /// The liveness phase: no faults, every tab closed, the network, the
+    /// online hint and the token good: the queue must drain, every review
+    /// must be on the server (or refused by it, item by item), and then the
+    /// idle engine must stay silent.
     pub(super) fn quiet(&mut self) -> Result<(), Violation> {
         self.calm = true;
         self.outage = false;
@@ -97,13 +159,11 @@ impl World {
                 tab: TabId(tab),
             });
         }
-        if !self.online {
-            self.online = true;
-            self.input(Input::Network {
-                now: self.now(),
-                online: true,
-            });
-        }
+        self.online = true;
+        self.input(Input::Network {
+            now: self.now(),
+            online: true,
+        });
         if self.idle {
             self.idle = false;
             self.input(Input::UserIdle {
@@ -123,6 +183,7 @@ impl World {
             let drained = engine.pending().next().is_none()
                 && engine.in_flight().is_none()
                 && self.storage.queue.is_empty()
+                && self.storage.level()
                 && engine.running_sessions().next().is_none();
             if drained {
                 break;
@@ -130,7 +191,7 @@ impl World {
             if waited > 4 * 3_600_000 {
                 let pending = engine.pending().count();
                 self.fail(format!(
-                    "quiet phase did not drain in 4 hours: {pending} pending, {} stored, in flight: {:?}",
+                    "liveness: did not drain in 4 hours without faults: {pending} pending, {} stored, in flight: {:?}",
                     self.storage.queue.len(),
                     engine.in_flight()
                 ));
@@ -146,17 +207,20 @@ impl World {
             .watch
             .iter()
             .filter(|id| {
-                !self.storage.failed.contains_key(id.as_str()) && !self.discarded.contains(*id)
+                !self.storage.failed.contains_key(id.as_str())
+                    && !self.discarded.contains(*id)
+                    && !self.excused.contains(*id)
             })
             .collect();
         if !stranded.is_empty() {
             let message = format!(
-                "after the quiet phase {} ended sessions are neither on the server nor failed: {:?}",
+                "after the liveness phase {} ended sessions are neither on the server nor failed: {:?}",
                 stranded.len(),
                 stranded
             );
             self.fail(message);
         }
+        self.check_reviews();
         if let Some(at) = self.subject.engine().next_wake() {
             self.fail(format!("idle engine still wants a wake-up at {}", at.0));
         }

@@ -7,9 +7,9 @@ use crate::storage::Storage;
 use crate::subject::{Bug, Subject, pushed_ids};
 use std::collections::{BTreeMap, BTreeSet};
 use worktime_core::retry::MAX_TRANSIENT_FAILURES;
-use worktime_core::tracker::MAX_ACCRUAL_GAP;
+use worktime_core::tracker::{CHECKPOINT_INTERVAL, LEAVE_GRACE, MAX_ACCRUAL_GAP};
 use worktime_core::{
-    Command, HttpOutcome, Input, Output, PageEvent, Record, RequestId, SyncNowReply, TabId,
+    Command, DocId, HttpOutcome, Input, Output, PageEvent, Record, RequestId, SyncNowReply, TabId,
     UiEvent, Write,
 };
 use worktime_protocol::{LocalId, PrRef, UnixMillis};
@@ -17,6 +17,9 @@ use worktime_protocol::{LocalId, PrRef, UnixMillis};
 mod actions;
 mod invariants;
 mod network;
+mod oracle;
+
+use oracle::Review;
 
 /// Where the simulated clock starts (2026-11-21).
 const EPOCH: i64 = 1_795_300_000_000;
@@ -26,6 +29,10 @@ const FETCH_TIMEOUT: i64 = 15_000;
 const ALARM_PERIOD: i64 = 60_000;
 /// Pull requests the simulated user reviews (13 is refused by the server).
 const PRS: [u64; 6] = [1, 2, 3, 4, 5, crate::server::POISON_PR];
+/// Repositories they are in (canonical names; pages spell them in any case).
+const REPOS: [(&str, &str); 2] = [("octo", "hello"), ("octo-org", "widget")];
+/// How far the wall clock may step either way.
+const DAY: i64 = 86_400_000;
 
 /// A broken promise, with where it happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +83,20 @@ pub struct Stats {
     pub failed: u64,
     /// Failed items evicted.
     pub evictions: u64,
+    /// Reviews of the script checked against the server's rows.
+    pub reviews: u64,
+    /// The most a checked review's row held less than the user's time (ms).
+    pub worst_under_ms: i64,
+    /// The most a checked review's row held more than the user's time (ms).
+    pub worst_over_ms: i64,
+    /// Storage transactions refused (IndexedDB, and both stores).
+    pub storage_refusals: u64,
+    /// Records found corrupt on load (quarantined by the shell).
+    pub corrupt_records: u64,
+    /// Known gap: a tab that left GitHub stayed timed, its `tabs.onUpdated`
+    /// and `pagehide` both lost with killed workers (see
+    /// `World::lost_tab_update`); its session is excused, not judged.
+    pub lost_tab_updates: u64,
 }
 
 impl std::ops::AddAssign for Stats {
@@ -90,13 +111,30 @@ impl std::ops::AddAssign for Stats {
         self.on_server += o.on_server;
         self.failed += o.failed;
         self.evictions += o.evictions;
+        self.reviews += o.reviews;
+        self.worst_under_ms = self.worst_under_ms.max(o.worst_under_ms);
+        self.worst_over_ms = self.worst_over_ms.max(o.worst_over_ms);
+        self.storage_refusals += o.storage_refusals;
+        self.corrupt_records += o.corrupt_records;
+        self.lost_tab_updates += o.lost_tab_updates;
     }
 }
 
+/// One browser tab and the page it shows, as the script knows it.
 #[derive(Debug, Clone)]
 struct SimTab {
+    /// The pull request the user sees (canonical), if the page is one.
     pr: Option<PrRef>,
+    /// `location.pathname` of a github.com page; `None` off GitHub.
+    path: Option<String>,
     visible: bool,
+    /// Between a reload's pagehide and the new page: nothing to see.
+    loading: bool,
+    /// The showing's id and its last report number (content.js).
+    doc: u64,
+    seq: u64,
+    /// Whether this document's script has reported a pull request yet.
+    reported: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +157,13 @@ struct Faults {
     bad_request: u64,
     malformed: u64,
     poison: u64,
+    /// Whole requests answered with some other status or body (see
+    /// `network::odd_answer`).
+    odd_answer: u64,
+    /// IndexedDB refuses a transaction (quota, aborted).
+    storage_refusal: u64,
+    /// A stored record is corrupt when a worker loads it.
+    corrupt: u64,
 }
 
 /// The simulated world.
@@ -138,7 +183,6 @@ pub struct World {
     server: FakeServer,
     tabs: BTreeMap<i64, SimTab>,
     next_tab: i64,
-    seq: u64,
     idle: bool,
     online: bool,
     outage: bool,
@@ -150,10 +194,30 @@ pub struct World {
     /// Ended sessions committed to storage and not yet seen ended on the
     /// server.
     watch: BTreeSet<LocalId>,
-    lost: u64,
     discarded: BTreeSet<LocalId>,
-    truth_ms: i64,
-    slack_ms: i64,
+    /// The script: every review session the user made (see `oracle`).
+    ledger: BTreeMap<LocalId, Review>,
+    /// Sessions a whole-request answer refused as the item's verdict (a
+    /// single-session PUT).
+    rejected: BTreeSet<LocalId>,
+    /// Sessions the product may lose and says so: a record quarantined as
+    /// corrupt, or writes both storages refused when the worker died.
+    excused: BTreeSet<LocalId>,
+    /// Tabs whose session record was lost that way, until they report.
+    blind: BTreeSet<i64>,
+    /// Backoff: after a transient failure heard by the engine, no push of
+    /// the item before this local time (the shortest backoff with jitter).
+    retry_floor: BTreeMap<String, (u32, i64)>,
+    /// The attempts count the engine last wrote for each queued item.
+    attempts_seen: BTreeMap<String, u32>,
+    /// The server's `Retry-After` as the engine heard it: no request of any
+    /// kind before this local time.
+    hold_until: Option<i64>,
+    /// A hold heard, binding from the engine's next commit.
+    pending_hold: Option<i64>,
+    /// "Sync now" was queued behind a running sync: the follow-up pushes
+    /// everything pending at once, just-failed items too (by design).
+    sync_now_queued: bool,
     sends_seen: u64,
     violation: Option<String>,
     stats: Stats,
@@ -178,6 +242,9 @@ impl World {
             bad_request: if hostile { 300 } else { 1 + storm },
             malformed: 2 + 4 * storm,
             poison: if hostile { 900 } else { 300 },
+            odd_answer: 5 + 10 * storm,
+            storage_refusal: 5 + 15 * storm,
+            corrupt: 5 + 10 * storm,
         };
         let utc_offset = rng.range(-12, 15) as i32 * 60;
         // One seed in eight talks to a server (or proxy) with a small body
@@ -193,7 +260,7 @@ impl World {
             real: EPOCH,
             skew: 0,
             utc_offset,
-            subject: Subject::new(bug),
+            subject: Subject::new(bug, BTreeSet::new()),
             incarnation: 0,
             storage: Storage::default(),
             server: FakeServer {
@@ -202,7 +269,6 @@ impl World {
             },
             tabs: BTreeMap::new(),
             next_tab: 1,
-            seq: 0,
             idle: false,
             online: true,
             outage: false,
@@ -212,10 +278,16 @@ impl World {
             next_alarm: EPOCH + ALARM_PERIOD,
             in_flight: Vec::new(),
             watch: BTreeSet::new(),
-            lost: 0,
             discarded: BTreeSet::new(),
-            truth_ms: 0,
-            slack_ms: 0,
+            ledger: BTreeMap::new(),
+            rejected: BTreeSet::new(),
+            excused: BTreeSet::new(),
+            blind: BTreeSet::new(),
+            retry_floor: BTreeMap::new(),
+            attempts_seen: BTreeMap::new(),
+            hold_until: None,
+            pending_hold: None,
+            sync_now_queued: false,
             sends_seen: 0,
             violation: None,
             stats: Stats::default(),
@@ -247,6 +319,9 @@ impl World {
     }
 
     fn fail(&mut self, message: String) {
+        if self.trace {
+            eprintln!("!! {message}");
+        }
         if self.violation.is_none() {
             self.violation = Some(message);
         }
@@ -255,12 +330,81 @@ impl World {
     // ------------------------------------------------------------ worker
 
     fn start_worker(&mut self) {
-        self.subject = Subject::new(self.bug);
+        let tabs_of: BTreeMap<LocalId, Vec<i64>> = self
+            .subject
+            .engine()
+            .running_sessions()
+            .map(|r| {
+                let tabs = r.tabs.iter().map(|t| t.tab.0).collect();
+                (r.session.local_id.clone(), tabs)
+            })
+            .collect();
+        let tombstones = self.subject.tombstones();
+        self.subject = Subject::new(self.bug, tombstones);
         self.incarnation += 1;
         self.wake = None;
+        self.pending_hold = None;
+        self.sync_now_queued = false;
+        // Writes that both storages refused die with the worker: the
+        // popup showed them at risk.
+        let lost = self.storage.forget_unsaved();
+        let corrupt = if !self.calm && self.rng.chance(self.faults.corrupt) {
+            self.stats.corrupt_records += 1;
+            Some(self.rng.next_u64())
+        } else {
+            None
+        };
+        let meta_before = self.storage.meta.is_some();
+        let (stored, quarantined) = self.storage.load(corrupt);
+        if self.trace {
+            eprintln!(
+                "      (lost with the worker: {lost:?}; quarantined: {quarantined:?}; meta: {})",
+                stored.meta.is_some()
+            );
+        }
+        if meta_before && stored.meta.is_none() {
+            // ... and so are the tabs the safety timeout left dormant: a
+            // tab no session holds stays untimed until its page reports.
+            let held: BTreeSet<i64> = tabs_of.values().flatten().copied().collect();
+            let unheld: Vec<i64> = self
+                .tabs
+                .keys()
+                .filter(|t| !held.contains(t))
+                .copied()
+                .collect();
+            self.blind.extend(unheld);
+            // The stored idle state is gone with the meta record: the
+            // restarted engine counts since each checkpoint as if active.
+            let stored_sessions = stored
+                .sessions
+                .iter()
+                .map(|r| (r.session.local_id.clone(), r.pr()))
+                .collect();
+            self.widen(stored_sessions, 0, MAX_ACCRUAL_GAP.0);
+        }
+        // A running session whose record (or its latest version) was lost
+        // that way leaves its tabs untimed until their pages report again;
+        // a lost queue or failed entry leaves them timed.
+        for id in lost.iter().chain(&quarantined.sessions) {
+            self.blind.extend(tabs_of.get(id).into_iter().flatten());
+        }
+        // What the new worker starts from is what it has seen of attempts.
+        self.attempts_seen = stored
+            .queue
+            .iter()
+            .map(|e| (e.session.local_id.to_string(), e.attempts))
+            .collect();
+        if !lost.is_empty() || stored.meta.is_none() {
+            // The stored hold and attempts may be gone with what was lost.
+            self.hold_until = None;
+            self.retry_floor.clear();
+        }
+        self.excused.extend(lost);
+        self.excused.extend(quarantined.sessions);
+        self.excused.extend(quarantined.entries);
         let input = Input::Started {
             now: self.now(),
-            stored: self.storage.load(),
+            stored,
             open_tabs: self.tabs.keys().map(|&t| TabId(t)).collect(),
             has_token: self.has_token,
             online: self.online,
@@ -299,9 +443,42 @@ impl World {
         // Messages whose sender waits for an answer (content-script page
         // reports, popup and options commands) are sent again when the
         // worker dies before answering; browser events are not.
-        let resend =
-            matches!(input, Input::Page { .. } | Input::Command { .. }).then(|| input.clone());
+        // content.js resends only its latest report: one a newer report
+        // overtook is never sent again.
+        let resend = match &input {
+            Input::Page { tab, doc, seq, .. }
+            | Input::LeftPullRequest {
+                tab,
+                report: Some((doc, seq)),
+                ..
+            } => self
+                .tabs
+                .get(&tab.0)
+                .is_some_and(|t| DocId(t.doc) == *doc && t.seq == *seq)
+                .then(|| input.clone()),
+            Input::Command { .. } => Some(input.clone()),
+            _ => None,
+        };
         let lost_idle_change = matches!(input, Input::UserIdle { .. });
+        // A tab removal lost with the worker is recovered at start (the tab
+        // is not among the open ones), but a session that keeps other tabs
+        // then drops the removed tab's stretch since its last checkpoint.
+        let removed_from: Vec<(LocalId, PrRef)> = match input {
+            Input::TabRemoved { tab, .. } => self
+                .subject
+                .engine()
+                .running_sessions()
+                .filter(|r| r.tabs.iter().any(|t| t.tab == tab))
+                .map(|r| (r.session.local_id.clone(), r.pr()))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let tab_update = match input {
+            Input::LeftPullRequest {
+                tab, report: None, ..
+            } => Some(tab),
+            _ => None,
+        };
         self.subject.handle(input);
         loop {
             if !self.calm && self.rng.chance(self.faults.kill) {
@@ -309,9 +486,13 @@ impl World {
                 if lost_idle_change {
                     // An idle change lost with the worker: the restarted
                     // engine counts the gap with the stale state (≤ 90 s).
-                    self.slack_ms += MAX_ACCRUAL_GAP.0 * self.visible_prs() as i64;
+                    self.widen_running(0, MAX_ACCRUAL_GAP.0);
                 }
                 self.start_worker();
+                if let Some(tab) = tab_update {
+                    self.lost_tab_update(tab);
+                }
+                self.widen(removed_from, CHECKPOINT_INTERVAL.0, 0);
                 if let Some(mut input) = resend {
                     set_now(&mut input, self.now());
                     self.input(input);
@@ -322,6 +503,26 @@ impl World {
                 break;
             };
             self.carry_out(output, now);
+        }
+    }
+
+    /// A known gap, counted and excused rather than judged: a
+    /// `tabs.onUpdated` (the tab left GitHub) lost with a killed worker is
+    /// not recovered at start (the shell passes open tabs, not where they
+    /// are), so when the page's `pagehide` was lost too, the tab stays in
+    /// its session, timed as visible, until it is closed or shows a PR.
+    fn lost_tab_update(&mut self, tab: TabId) {
+        let gone = self.tabs.get(&tab.0).is_none_or(|t| t.path.is_none());
+        let stuck: Vec<LocalId> = self
+            .subject
+            .engine()
+            .running_sessions()
+            .filter(|r| r.tabs.iter().any(|t| t.tab == tab))
+            .map(|r| r.session.local_id.clone())
+            .collect();
+        if gone && !stuck.is_empty() {
+            self.stats.lost_tab_updates += 1;
+            self.excused.extend(stuck);
         }
     }
 
@@ -352,7 +553,22 @@ impl World {
         match output {
             Output::Persist { writes } => {
                 self.observe(&writes);
-                self.storage.commit(&writes);
+                let idb_refuses = !self.calm && self.rng.chance(self.faults.storage_refusal);
+                let spare_refuses = idb_refuses && self.rng.chance(100);
+                if idb_refuses {
+                    self.stats.storage_refusals += 1;
+                    if self.trace {
+                        eprintln!(
+                            "      (IndexedDB refused; chrome.storage.local refused: {spare_refuses})"
+                        );
+                    }
+                }
+                self.storage.commit(&writes, idb_refuses, spare_refuses);
+                if let Some(until) = self.pending_hold.take()
+                    && !spare_refuses
+                {
+                    self.hold_until = Some(self.hold_until.map_or(until, |h| h.max(until)));
+                }
             }
             Output::Send {
                 request_id,
@@ -360,6 +576,7 @@ impl World {
             } => {
                 self.stats.requests += 1;
                 self.sends_seen += 1;
+                self.check_send(&request);
                 self.send(request_id, &request);
             }
             Output::WakeAt { at } => {
@@ -380,6 +597,33 @@ impl World {
     /// Ended sessions written to storage join the watch list.
     fn observe(&mut self, writes: &[Write]) {
         for w in writes {
+            if let Write::Delete {
+                store: worktime_core::StoreName::Queue,
+                key,
+            } = w
+            {
+                self.retry_floor.remove(key);
+                self.attempts_seen.remove(key);
+            }
+            if let Write::Put {
+                record: Record::Queue(e),
+            } = w
+            {
+                // A transient failure the engine recorded: the item waits at
+                // least the shortest backoff from then; a count it reset
+                // (a clock correction, a retry command) waits no more.
+                let id = e.session.local_id.to_string();
+                let seen = self
+                    .attempts_seen
+                    .insert(id.clone(), e.attempts)
+                    .unwrap_or(0);
+                if e.attempts == 0 || e.parked_since.is_some() {
+                    self.retry_floor.remove(&id);
+                } else if e.attempts > seen {
+                    let floor = self.now().0 + network::MIN_BACKOFF;
+                    self.retry_floor.insert(id, (e.attempts, floor));
+                }
+            }
             if let Write::Put { record } = w {
                 let session = match record {
                     Record::Queue(e) => &e.session,
@@ -401,6 +645,12 @@ impl World {
     }
 
     fn observe_event(&mut self, event: &UiEvent) {
+        if let UiEvent::SyncNow {
+            reply: SyncNowReply::Queued { .. },
+        } = event
+        {
+            self.sync_now_queued = true;
+        }
         if let UiEvent::SyncNow {
             reply: SyncNowReply::Refused { retry_at, .. },
         } = event
@@ -445,28 +695,19 @@ impl World {
 
     fn pass_time(&mut self, to: i64) {
         let dt = to - self.real;
-        if dt > 0 && !self.idle {
-            self.truth_ms += dt * self.visible_prs() as i64;
+        if dt > 0 {
+            self.credit(dt);
         }
         self.real = to.max(self.real);
-    }
-
-    /// Pull requests with a visible tab now (what the user is reviewing).
-    fn visible_prs(&self) -> usize {
-        let prs: BTreeSet<&PrRef> = self
-            .tabs
-            .values()
-            .filter(|t| t.visible)
-            .filter_map(|t| t.pr.as_ref())
-            .collect();
-        prs.len()
     }
 }
 
 /// Re-stamps a resent input with the time it is sent again.
 fn set_now(input: &mut Input, at: UnixMillis) {
     match input {
-        Input::Page { now, .. } | Input::Command { now, .. } => *now = at,
+        Input::Page { now, .. }
+        | Input::LeftPullRequest { now, .. }
+        | Input::Command { now, .. } => *now = at,
         _ => {}
     }
 }
