@@ -21,14 +21,11 @@ const host = {
     return chrome.alarms.create(name, { when: whenMs });
   },
   /** Repeating alarm every `periodMinutes`, created only when missing so
-   * that a worker restart does not push the next firing back. The only
-   * repeating alarm is the 1-minute fallback; end-to-end tests may shorten
-   * it through `test-hooks.json` (see `testHooks`). */
+   * that a worker restart does not push the next firing back. */
   async ensureRepeatingAlarm(name, periodMinutes) {
-    const period = (await testHooks()).fallbackAlarmMinutes ?? periodMinutes;
     const existing = await chrome.alarms.get(name);
-    if (!existing || existing.periodInMinutes !== period) {
-      await chrome.alarms.create(name, { periodInMinutes: period });
+    if (!existing || existing.periodInMinutes !== periodMinutes) {
+      await chrome.alarms.create(name, { periodInMinutes: periodMinutes });
     }
   },
   clearAlarm(name) {
@@ -77,37 +74,6 @@ const host = {
     chrome.runtime.sendMessage({ type: 'status-changed', view }).catch(() => {});
   },
 };
-
-let hooks = null;
-/** Test-only settings from `test-hooks.json` beside this script, e.g.
- * `{"fallbackAlarmMinutes": 0.1}`. `./build.sh build` never puts that file
- * into dist/ (manifest.test.js checks it): end-to-end tests add it to their
- * own copy, so a shipped build has none and keeps the 1-minute alarm. Read
- * once per worker start; a file that is absent or not valid means none. */
-function testHooks() {
-  if (!hooks) {
-    hooks = fetch(chrome.runtime.getURL('test-hooks.json'))
-      .then((res) => (res.ok ? res.json() : {}), () => ({}))
-      .then((raw) => {
-        const minutes = raw?.fallbackAlarmMinutes;
-        if (minutes === undefined) return {};
-        if (typeof minutes !== 'number' || !(minutes > 0)) {
-          console.warn('WorkTime Sync: test-hooks.json: fallbackAlarmMinutes must be a positive number; ignored');
-          return {};
-        }
-        return { fallbackAlarmMinutes: minutes };
-      })
-      .catch((err) => {
-        console.warn('WorkTime Sync: test-hooks.json is not valid JSON; ignored:', String(err));
-        return {};
-      });
-  }
-  return hooks;
-}
-
-// Start that read now, alongside the wasm's start, so the alarm set-up in
-// Extension.open does not wait for it.
-testHooks();
 
 let started = null;
 /** Starts the wasm and opens the shell once; later calls share the promise.

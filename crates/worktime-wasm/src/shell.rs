@@ -31,6 +31,15 @@ use worktime_protocol::UnixMillis;
 /// The alarm that fires every minute whatever the engine asked: it restarts a
 /// killed worker and probes parked items.
 pub const FALLBACK_ALARM: &str = "worktime-fallback";
+/// The fallback alarm's period, in minutes. The test variant
+/// (`./build.sh build --test-variant`, cargo feature `test-variant`) fires it
+/// every 6 s so end-to-end tests can watch it probe; what ships waits a
+/// minute and carries no way to change that.
+pub const FALLBACK_PERIOD_MINUTES: f64 = if cfg!(feature = "test-variant") {
+    0.1
+} else {
+    1.0
+};
 /// The alarm that carries a far wake-up across worker restarts.
 pub const WAKE_ALARM: &str = "worktime-wake";
 /// Wake-ups sooner than this use an in-worker timer; later ones an alarm
@@ -132,7 +141,7 @@ impl Shell {
             online: Cell::new(online),
             sync_now_reply: RefCell::new(None),
         });
-        shell.host.ensure_repeating_alarm(FALLBACK_ALARM, 1.0).await;
+        shell.host.ensure_repeating_alarm(FALLBACK_ALARM, FALLBACK_PERIOD_MINUTES).await;
         let has_token = shell.settings.borrow().is_some();
         let stored = loaded.stored;
         shell
