@@ -19,7 +19,7 @@ use crate::http::{self, HttpRequest};
 use crate::settings::Settings;
 use crate::timing::Timing;
 use crate::view::{self, PopupView};
-use crate::{clock, json, log, storage};
+use crate::{clock, convert, log, storage};
 use gloo_timers::callback::Timeout;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -94,7 +94,7 @@ impl Shell {
         let mut backlog = WriteBacklog::default();
         match host.load_backlog().await {
             Ok(None) => {}
-            Ok(Some(value)) => match json::from_js::<worktime_core::StoredState>(&value) {
+            Ok(Some(value)) => match convert::from_js::<worktime_core::StoredState>(value) {
                 Ok(kept) => {
                     log::warn(
                         "records IndexedDB refused before were kept in chrome.storage.local; \
@@ -141,7 +141,10 @@ impl Shell {
             online: Cell::new(online),
             sync_now_reply: RefCell::new(None),
         });
-        shell.host.ensure_repeating_alarm(FALLBACK_ALARM, FALLBACK_PERIOD_MINUTES).await;
+        shell
+            .host
+            .ensure_repeating_alarm(FALLBACK_ALARM, FALLBACK_PERIOD_MINUTES)
+            .await;
         let has_token = shell.settings.borrow().is_some();
         let stored = loaded.stored;
         shell
@@ -414,6 +417,19 @@ impl Shell {
         self.input(|now| Input::Command {
             now,
             command: worktime_core::Command::TokenSet,
+        })
+        .await;
+        Ok(())
+    }
+
+    /// Forgets the saved settings (the token with them) and tells the
+    /// engine: nothing is sent until a new token is saved; what waits stays.
+    pub async fn disconnect(self: &Rc<Self>) -> Result<(), StorageError> {
+        storage::forget_settings(&self.db).await?;
+        *self.settings.borrow_mut() = None;
+        self.input(|now| Input::Command {
+            now,
+            command: worktime_core::Command::TokenCleared,
         })
         .await;
         Ok(())
