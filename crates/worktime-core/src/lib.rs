@@ -161,6 +161,7 @@ pub mod ids;
 pub mod input;
 pub mod outcome;
 pub mod output;
+pub mod presentation;
 pub mod privacy;
 pub mod queue;
 pub mod retry;

@@ -290,14 +290,20 @@ impl Extension {
         &self,
         sync_now: Option<worktime_core::output::SyncNowReply>,
     ) -> Result<JsValue, JsValue> {
+        /// The popup's next view and, after "Sync now", the engine's answer
+        /// and the popup's words for it.
         #[derive(Serialize)]
         struct Reply {
             view: crate::view::PopupView,
             #[serde(skip_serializing_if = "Option::is_none")]
             sync_now: Option<worktime_core::output::SyncNowReply>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            sync_now_words: Option<String>,
         }
+        let now = crate::clock::now();
         js(&Reply {
-            view: self.shell.popup_view(crate::clock::now()),
+            view: self.shell.popup_view(now),
+            sync_now_words: sync_now.as_ref().and_then(|reply| reply.words(now)),
             sync_now,
         })
     }

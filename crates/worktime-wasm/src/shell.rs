@@ -277,7 +277,7 @@ impl Shell {
     /// Shows `view` on the badge and in any open popup.
     async fn publish(&self, view: &worktime_core::status::SyncView) {
         let popup = self.popup_view_of(view, clock::now());
-        let badge = view::badge(view, popup.configured, popup.storage_error.is_some());
+        let badge = view.badge(popup.configured, popup.storage_error.is_some());
         self.host.set_badge(&badge.text, badge.color).await;
         if let Ok(js) = storage::to_js(&popup, "view") {
             self.host.broadcast(&js).await;
