@@ -48,8 +48,9 @@ test('configure, review a pull request, close it: the server has the session and
   await options.getByLabel('Server URL').fill(server.url);
   await options.getByLabel('API token').fill(token);
   await options.getByRole('button', { name: 'Save' }).click();
-  await waitFor('"Saved." on the options page', async () =>
-    (await options.locator('#result').textContent()) === 'Saved.');
+  // Save tests the connection too, and says who the token is.
+  await waitFor('"Saved. Connected as …" on the options page', async () =>
+    (await options.locator('#result').textContent()) === 'Saved. Connected as reviewer on device "e2e-chromium".');
   await options.getByRole('button', { name: 'Test connection' }).click();
   await waitFor('the connection test to name the user', async () =>
     (await options.locator('#result').textContent()).includes('Connected as reviewer on device "e2e-chromium"'));
