@@ -146,7 +146,10 @@ function renderFailed() {
   dropped.textContent = `${view.failed_dropped} older failed ${view.failed_dropped === 1 ? 'item was' : 'items were'} dropped (the list keeps the latest 50).`;
 }
 
+/** Shows `next`, unless a newer view is already shown (an answer and a
+ * broadcast may arrive in either order); says whether it was shown. */
 function render(next) {
+  if (view && next.now < view.now) return false;
   view = next;
   receivedAt = Date.now();
   const status = $('status');
@@ -179,6 +182,7 @@ function render(next) {
         `${atRisk} ended ${atRisk === 1 ? 'review is' : 'reviews are'} held in memory only: closing the browser now loses ${atRisk === 1 ? 'it' : 'them'}.`;
   renderFailed();
   tick();
+  return true;
 }
 
 async function act(message) {
@@ -190,7 +194,11 @@ async function act(message) {
         ? { words: reply.sync_now_words, until: reply.sync_now.retry_at ?? null }
         : null;
     }
-    if (reply && reply.view) render(reply.view);
+    if (reply && reply.view && !render(reply.view) && syncNowReply?.until == null && view.status.kind !== 'syncing') {
+      // The queued sync already ran: a newer view came first.
+      syncNowReply = null;
+      tick();
+    }
   } catch (err) {
     showError(err);
   }
