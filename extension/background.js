@@ -1,6 +1,7 @@
 // background.js — the service worker: a switchboard between Chrome's events
-// and the Rust shell (worktime_wasm.js). It decides nothing: it checks
-// messages, starts the wasm once, and forwards every event to it.
+// and the Rust shell (worktime_wasm.js). It decides nothing: it checks who
+// sent a message, starts the wasm once, and forwards every event to the
+// shell's export for that kind of event.
 //
 // MV3 rules this file obeys (see shared TOOLCHAIN.md):
 // - every listener is registered synchronously in the first turn: a worker
@@ -9,7 +10,7 @@
 //   import() (refused in service workers): the wasm module is imported
 //   statically, started once, and its promise awaited inside each listener.
 import init, { Extension } from './worktime_wasm.js';
-import { checkMessage, errorToPlain, MessageError } from './messages.js';
+import { checkSender, errorToPlain, MessageError } from './messages.js';
 
 /** The chrome.storage.local key of writes IndexedDB refused. */
 const BACKLOG_KEY = 'worktime-refused-writes';
@@ -21,14 +22,11 @@ const host = {
     return chrome.alarms.create(name, { when: whenMs });
   },
   /** Repeating alarm every `periodMinutes`, created only when missing so
-   * that a worker restart does not push the next firing back. The only
-   * repeating alarm is the 1-minute fallback; end-to-end tests may shorten
-   * it through `test-hooks.json` (see `testHooks`). */
+   * that a worker restart does not push the next firing back. */
   async ensureRepeatingAlarm(name, periodMinutes) {
-    const period = (await testHooks()).fallbackAlarmMinutes ?? periodMinutes;
     const existing = await chrome.alarms.get(name);
-    if (!existing || existing.periodInMinutes !== period) {
-      await chrome.alarms.create(name, { periodInMinutes: period });
+    if (!existing || existing.periodInMinutes !== periodMinutes) {
+      await chrome.alarms.create(name, { periodInMinutes: periodMinutes });
     }
   },
   clearAlarm(name) {
@@ -78,37 +76,6 @@ const host = {
   },
 };
 
-let hooks = null;
-/** Test-only settings from `test-hooks.json` beside this script, e.g.
- * `{"fallbackAlarmMinutes": 0.1}`. `./build.sh build` never puts that file
- * into dist/ (manifest.test.js checks it): end-to-end tests add it to their
- * own copy, so a shipped build has none and keeps the 1-minute alarm. Read
- * once per worker start; a file that is absent or not valid means none. */
-function testHooks() {
-  if (!hooks) {
-    hooks = fetch(chrome.runtime.getURL('test-hooks.json'))
-      .then((res) => (res.ok ? res.json() : {}), () => ({}))
-      .then((raw) => {
-        const minutes = raw?.fallbackAlarmMinutes;
-        if (minutes === undefined) return {};
-        if (typeof minutes !== 'number' || !(minutes > 0)) {
-          console.warn('WorkTime Sync: test-hooks.json: fallbackAlarmMinutes must be a positive number; ignored');
-          return {};
-        }
-        return { fallbackAlarmMinutes: minutes };
-      })
-      .catch((err) => {
-        console.warn('WorkTime Sync: test-hooks.json is not valid JSON; ignored:', String(err));
-        return {};
-      });
-  }
-  return hooks;
-}
-
-// Start that read now, alongside the wasm's start, so the alarm set-up in
-// Extension.open does not wait for it.
-testHooks();
-
 let started = null;
 /** Starts the wasm and opens the shell once; later calls share the promise.
  * A failed start is forgotten so the next event tries again. */
@@ -133,36 +100,31 @@ function forward(what, f) {
 }
 
 
-/** Hands one event to the shell's single entry point,
- * `Extension.handle(event, detail, tabId)` (see its table in
- * crates/worktime-wasm/src/api.rs). */
-function deliver(what, event, detail, tabId) {
-  return forward(what, (ext) => ext.handle(event, detail, tabId));
-}
-
-chrome.runtime.onInstalled.addListener(() => deliver('install', 'woke'));
-chrome.runtime.onStartup.addListener(() => deliver('startup', 'woke'));
-chrome.alarms.onAlarm.addListener((alarm) => deliver('alarm', 'alarm', alarm.name));
-chrome.tabs.onRemoved.addListener((tabId) => deliver('tab removal', 'tab-removed', null, tabId));
+chrome.runtime.onInstalled.addListener(() => forward('install', (ext) => ext.woke()));
+chrome.runtime.onStartup.addListener(() => forward('startup', (ext) => ext.woke()));
+chrome.alarms.onAlarm.addListener((alarm) => forward('alarm', (ext) => ext.alarm(alarm.name)));
+chrome.tabs.onRemoved.addListener((tabId) => forward('tab removal', (ext) => ext.tabRemoved(tabId)));
 // A tab that starts loading another page: its URL is visible to us only on
 // github.com (the host permission; no `tabs` permission), so a tab leaving
 // GitHub stops its clock even when its page's `pagehide` never arrives.
 chrome.tabs.onUpdated.addListener((tabId, change, tab) => {
   if (change.status === undefined && change.url === undefined) return;
-  deliver('tab update', 'tab-updated', tab.url ?? null, tabId);
+  forward('tab update', (ext) => ext.tabUpdated(tabId, tab.url ?? undefined));
 });
-chrome.idle.onStateChanged.addListener((state) => deliver('idle change', 'idle', state));
+chrome.idle.onStateChanged.addListener((state) => forward('idle change', (ext) => ext.idle(state)));
 
 // The network comes and goes; the engine retries at once when it is back.
-self.addEventListener('online', () => deliver('online', 'network', true));
-self.addEventListener('offline', () => deliver('offline', 'network', false));
+self.addEventListener('online', () => forward('online', (ext) => ext.network(true)));
+self.addEventListener('offline', () => forward('offline', (ext) => ext.network(false)));
 
 const OWN_ORIGIN = chrome.runtime.getURL('');
 
+// Only the sender is checked here (only Chrome knows it); the message itself
+// is decoded, and refused when malformed, by the shell.
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
-  let checked;
+  let from;
   try {
-    checked = checkMessage(message, sender, chrome.runtime.id, OWN_ORIGIN);
+    from = checkSender(sender, chrome.runtime.id, OWN_ORIGIN);
   } catch (err) {
     if (!(err instanceof MessageError)) throw err;
     console.warn('WorkTime Sync: refused a message:', err.variant, err.message);
@@ -171,9 +133,7 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
   }
   shell()
     .then((ext) =>
-      checked.family === 'content'
-        ? ext.handle('content', checked.message, checked.tabId)
-        : ext.handle('page', checked.message),
+      from.family === 'content' ? ext.pageReport(message, from.tabId, from.incognito) : ext.command(message),
     )
     .then(
       (reply) => sendResponse({ ok: true, reply: reply ?? null }),
@@ -184,4 +144,4 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
 
 // Start now rather than on the first event, so that a worker restarted by an
 // event Chrome delivers elsewhere still resumes pending work promptly.
-deliver('start', 'woke');
+forward('start', (ext) => ext.woke());

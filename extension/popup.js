@@ -1,11 +1,16 @@
 // popup.js — shows the view the service worker sends and forwards the
 // user's clicks to it. No sync logic lives here: the status line, the
-// Sync-now permission and its reason all come from the worker; this file
-// only formats times and keeps the timer ticking between updates.
+// Sync-now permission and its reason, and the words for the engine's answer
+// to "Sync now" (queued behind a running sync, or the cooldown's seconds
+// left) all come from the worker; this file only formats times and keeps the
+// timer ticking between updates.
 
 const $ = (id) => document.getElementById(id);
 
 let view = null;
+/** The engine's last answer to "Sync now": `{ words, until }` (`until`: the
+ * time the engine said to try again at, if it named one). */
+let syncNowReply = null;
 /** Date.now() when `view` arrived, to run the timer from the worker's clock. */
 let receivedAt = 0;
 
@@ -95,17 +100,14 @@ function tick() {
   const button = $('sync-now');
   const reason = $('sync-now-reason');
   const gate = view.sync_now;
-  const coolingDown = gate.ready_at != null && gate.ready_at > now;
-  const allowed = gate.allowed && !coolingDown;
-  button.disabled = !allowed;
-  if (!allowed && gate.reason) {
-    reason.textContent = coolingDown
-      ? `${gate.reason} (${Math.ceil((gate.ready_at - now) / 1000)} s)`
-      : gate.reason;
-    reason.hidden = false;
-  } else {
-    reason.hidden = true;
-  }
+  button.disabled = !gate.allowed;
+  reason.hidden = gate.allowed || !gate.reason;
+  reason.textContent = gate.allowed ? '' : gate.reason ?? '';
+  // The engine's answer stays up until the time it named has passed.
+  const replyEl = $('sync-now-reply');
+  if (syncNowReply && syncNowReply.until != null && now >= syncNowReply.until) syncNowReply = null;
+  replyEl.hidden = !syncNowReply;
+  replyEl.textContent = syncNowReply ? syncNowReply.words : '';
 }
 
 function renderFailed() {
@@ -125,19 +127,29 @@ function renderFailed() {
       const b = document.createElement('button');
       b.type = 'button';
       b.textContent = label;
-      b.addEventListener('click', () => act({ type, id: item.id }));
+      // Screen readers hear which item each button acts on.
+      b.setAttribute('aria-label', `${label} ${item.pr}`);
+      b.addEventListener('click', () => {
+        // Discarding cannot be undone: ask once.
+        if (type === 'discard-failed' && !confirm(`Discard the review of ${item.pr}? It will not reach the server.`)) return;
+        act({ type, id: item.id });
+      });
       actions.append(b);
     }
     li.append(what, why, actions);
     list.append(li);
   }
   $('failed-section').hidden = view.failed.length === 0 && view.failed_dropped === 0;
+  $('retry-all').hidden = view.failed.length < 2;
   const dropped = $('failed-dropped');
   dropped.hidden = view.failed_dropped === 0;
   dropped.textContent = `${view.failed_dropped} older failed ${view.failed_dropped === 1 ? 'item was' : 'items were'} dropped (the list keeps the latest 50).`;
 }
 
+/** Shows `next`, unless a newer view is already shown (an answer and a
+ * broadcast may arrive in either order); says whether it was shown. */
 function render(next) {
+  if (view && next.now < view.now) return false;
   view = next;
   receivedAt = Date.now();
   const status = $('status');
@@ -170,22 +182,37 @@ function render(next) {
         `${atRisk} ended ${atRisk === 1 ? 'review is' : 'reviews are'} held in memory only: closing the browser now loses ${atRisk === 1 ? 'it' : 'them'}.`;
   renderFailed();
   tick();
+  return true;
 }
 
 async function act(message) {
   try {
     showError(null);
     const reply = await ask(message);
-    if (reply && reply.view) render(reply.view);
+    if (reply && reply.sync_now) {
+      syncNowReply = reply.sync_now_words
+        ? { words: reply.sync_now_words, until: reply.sync_now.retry_at ?? null }
+        : null;
+    }
+    if (reply && reply.view && !render(reply.view) && syncNowReply?.until == null && view.status.kind !== 'syncing') {
+      // The queued sync already ran: a newer view came first.
+      syncNowReply = null;
+      tick();
+    }
   } catch (err) {
     showError(err);
   }
 }
 
 $('sync-now').addEventListener('click', () => act({ type: 'sync-now' }));
+$('retry-all').addEventListener('click', () => act({ type: 'retry-all-failed' }));
 
 chrome.runtime.onMessage.addListener((message) => {
-  if (message && message.type === 'status-changed' && message.view) render(message.view);
+  if (message && message.type === 'status-changed' && message.view) {
+    // A request queued behind a running sync is answered once no sync runs.
+    if (syncNowReply && syncNowReply.until == null && message.view.status.kind !== 'syncing') syncNowReply = null;
+    render(message.view);
+  }
   // Never answer: the worker's own answer to other pages must win.
 });
 

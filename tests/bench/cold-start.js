@@ -53,7 +53,6 @@ export async function measureColdStart({ ext, worker, starts, wakes }) {
         total: summary(restarts.map((r) => r.totalMs)),
         init: summary(restarts.map((r) => r.initMs)),
         open: summary(restarts.map((r) => r.openMs)),
-        testHooks: summary(restarts.map((r) => r.testHooksMs ?? 0)),
       },
       workerWake: summary(wakeMs),
     };

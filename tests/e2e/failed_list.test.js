@@ -63,6 +63,9 @@ test('a refused session is listed with its reason; Retry delivers it and Discard
   await popup.screenshot({ path: path.join(ARTIFACTS, 'popup-failed.png') });
   assert.equal(await onServer(21), undefined, 'the refused (ended) version is not on the server');
 
+  // Each button names its PR for screen readers.
+  assert.equal(await item.getByRole('button', { name: 'Retry octo/hello-world#21', exact: true }).count(), 1);
+  assert.equal(await item.getByRole('button', { name: 'Discard octo/hello-world#21', exact: true }).count(), 1);
   await item.getByRole('button', { name: 'Retry' }).click();
   await waitFor('the retried session on the server', () => onServer(21), { timeoutMs: 20000 });
   await waitFor('the popup to say Synced', async () => (await popup.locator('#status').textContent()) === 'Synced');
@@ -71,9 +74,40 @@ test('a refused session is listed with its reason; Retry delivers it and Discard
   // Second refusal, then Discard.
   await reviewAndCloseRefused(context, 22);
   await waitFor('the popup to say 1 failed', async () => (await popup.locator('#status').textContent()) === '1 failed');
-  await popup.locator('#failed-list li').getByRole('button', { name: 'Discard' }).click();
+  // Discard asks once; declined, the item stays.
+  const discard = popup.locator('#failed-list li').getByRole('button', { name: 'Discard octo/hello-world#22' });
+  const asked = [];
+  const answer = (accept) => (dialog) => {
+    asked.push(dialog.message());
+    return accept ? dialog.accept() : dialog.dismiss();
+  };
+  popup.once('dialog', answer(false));
+  await discard.click();
+  await waitFor('the question to be asked', () => asked.length === 1);
+  assert.match(asked[0], /^Discard the review of octo\/hello-world#22\?/);
+  assert.equal((await askWorker(popup, { type: 'get-status' })).reply.view.failed.length, 1, 'declined: still listed');
+  popup.once('dialog', answer(true));
+  await discard.click();
   await waitFor('the popup to say Synced', async () => (await popup.locator('#status').textContent()) === 'Synced');
   assert.equal(await popup.locator('#failed-list li').count(), 0);
   assert.equal(await onServer(22), undefined, 'a discarded version is not sent again');
+  assert.equal(asked.length, 2, 'asked once per press, no more');
+  assert.deepEqual(ext.consoleErrors, []);
+});
+
+test('with several failed, Retry all sends every one of them again', async () => {
+  const { context } = ext;
+  const popup = await context.newPage();
+  await popup.goto(ext.url('popup.html'));
+  const retryAll = popup.getByRole('button', { name: 'Retry all' });
+  await reviewAndCloseRefused(context, 23);
+  await waitFor('the popup to say 1 failed', async () => (await popup.locator('#status').textContent()) === '1 failed');
+  assert.equal(await retryAll.isVisible(), false, 'one item: its own Retry is enough');
+  await reviewAndCloseRefused(context, 24);
+  await waitFor('the popup to say 2 failed', async () => (await popup.locator('#status').textContent()) === '2 failed');
+  await retryAll.click();
+  await waitFor('both retried sessions on the server', async () => (await onServer(23)) && (await onServer(24)), { timeoutMs: 20000 });
+  await waitFor('the popup to say Synced', async () => (await popup.locator('#status').textContent()) === 'Synced');
+  assert.equal(await popup.locator('#failed-list li').count(), 0);
   assert.deepEqual(ext.consoleErrors, []);
 });

@@ -4,7 +4,9 @@
 // messages) nor with chrome.runtime.sendMessage (the manifest has no
 // externally_connectable) — so a forged "page-state" or "save-settings"
 // changes nothing: no session, the settings stay, the server sees nothing.
-// (The guard's verdicts on every sender are unit-tested in messages.test.js.)
+// (The sender check's verdicts are unit-tested in messages.test.js.) From
+// our own pages, a malformed message reaches the shell, which decodes it once
+// and refuses it with a MessageError naming what is wrong, changing nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { askWorker } from './support/browser.js';
@@ -85,4 +87,32 @@ test('a web page\'s postMessage and sendMessage reach nothing and change nothing
     'the settings are the ones the user saved',
   );
   assert.deepEqual(ext.consoleErrors, []);
+});
+
+test('a malformed message from our own page is refused by the shell, naming what is wrong, and changes nothing', async () => {
+  const { page: options } = await signIn(stack, { user: 'mal', device: 'desk' });
+  const before = await askWorker(options, { type: 'get-settings' });
+  for (const [message, named] of [
+    [null, 'invalid type'],
+    ['get-status', 'invalid type'],
+    [{}, 'type'],
+    [{ type: 'rm-rf' }, 'rm-rf'],
+    [{ type: 'toString' }, 'toString'],
+    [{ type: 'get-status', extra: 1 }, 'extra'],
+    [{ type: 'retry-failed' }, 'id'],
+    [{ type: 'retry-failed', id: 'a/b' }, 'id'],
+    [{ type: 'save-timing', idleSeconds: '180' }, '"180"'],
+    [{ type: 'save-timing', idleSeconds: 1.5 }, '1.5'],
+    [{ type: 'save-settings', serverUrl: 'https://evil.example' }, 'token'],
+    [{ type: 'save-settings', serverUrl: 'https://evil.example', token: 'x'.repeat(5000) }, '5000 bytes'],
+    // A content report is not a page command, whoever claims it.
+    [{ type: 'page-state', path: '/octo/hello-world/pull/1', visible: true, doc: 1, seq: 1 }, 'page-state'],
+  ]) {
+    const answer = await askWorker(options, message);
+    assert.equal(answer.ok, false, `${JSON.stringify(message)} was accepted`);
+    assert.equal(answer.error.name, 'MessageError', JSON.stringify(answer.error));
+    assert.ok(answer.error.message.includes(named), `${JSON.stringify(answer.error)} should name ${named}`);
+  }
+  assert.deepEqual(await askWorker(options, { type: 'get-settings' }), before, 'the settings are unchanged');
+  assert.equal((await askWorker(options, { type: 'get-status' })).reply.view.current, null, 'no session started');
 });

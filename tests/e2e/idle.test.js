@@ -1,8 +1,8 @@
 // Issue #6, scenario 13 (promise 4): an idle extension with nothing pending
 // makes no requests. For 3 minutes after its last sync no request reaches
 // the fault proxy, the only route to the server, while the fallback alarm,
-// shortened to 6 s through test-hooks.json in a copy of dist/ (the shipped
-// build has no such file and keeps 1 minute), fires again and again: for
+// shortened to 6 s in the tests' own build (`./build.sh build --test-variant`;
+// the shipped build keeps 1 minute), fires again and again: for
 // 90 s into a running worker, then for 90 s into a worker stopped after
 // each start as MV3 does, so each firing starts it afresh. Neither the
 // alarm nor a start with nothing pending sends anything. A review ended
@@ -12,25 +12,22 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { askWorker, launchExtension } from './support/browser.js';
 import { signIn, startStack } from './support/stack.js';
-import { distWithTestHooks } from './support/dist-with-hooks.js';
+import { testVariant } from './support/test-variant.js';
 import { waitFor } from './support/wait.js';
 import { controlWorker } from './support/worker-control.js';
 
 const FALLBACK_ALARM = 'worktime-fallback';
-const HOOKED_MINUTES = 0.1;
+const TEST_VARIANT_MINUTES = 0.1;
 const IDLE_MS = 3 * 60 * 1000;
 
-let hooked;
 let stack;
 
 before(async () => {
-  hooked = distWithTestHooks({ fallbackAlarmMinutes: HOOKED_MINUTES });
-  stack = await startStack({ faultProxy: true, dist: hooked.dir });
+  stack = await startStack({ faultProxy: true, dist: testVariant() });
 });
 
 after(async () => {
   await stack?.close();
-  hooked?.remove();
 });
 
 /** Opens PR `number`, waits until it is timed, closes it and waits for the
@@ -51,7 +48,7 @@ test('with nothing pending no request reaches the server for 3 minutes while the
   const { page: options, token } = await signIn(stack, { user: 'ida', device: 'desk', serverUrl: proxy.url });
 
   const alarm = await ext.worker.evaluate((name) => chrome.alarms.get(name), FALLBACK_ALARM);
-  assert.equal(alarm?.periodInMinutes, HOOKED_MINUTES, 'test-hooks.json shortened the fallback alarm');
+  assert.equal(alarm?.periodInMinutes, TEST_VARIANT_MINUTES, 'the test variant shortened the fallback alarm');
 
   // Real traffic first: a review reaches the server through the proxy.
   await review(options, 71, token);
@@ -125,34 +122,12 @@ test('with nothing pending no request reaches the server for 3 minutes while the
   assert.ok(proxy.seenSince(after).some((r) => r.path.startsWith('/api/v1/sessions')), 'the review after the idle window went through the proxy');
 });
 
-test('a test-hooks.json that is broken or holds a bad value is ignored with a warning: the alarm stays at 1 minute', async () => {
-  for (const [content, warning] of [
-    ['{"fallbackAlarmMinutes": "fast"}', 'fallbackAlarmMinutes must be a positive number; ignored'],
-    ['{"fallbackAlarmMinutes": 0.1', 'test-hooks.json is not valid JSON; ignored'],
-  ]) {
-    const copy = distWithTestHooks(content);
-    const ext = await launchExtension({ dist: copy.dir });
-    try {
-      const alarm = await waitFor('the fallback alarm', () =>
-        ext.worker.evaluate((name) => chrome.alarms.get(name), FALLBACK_ALARM));
-      assert.equal(alarm.periodInMinutes, 1, `with ${content}`);
-      await waitFor(`the warning for ${content}`, () => ext.extensionConsole().some((line) => line.includes(warning)));
-    } finally {
-      await ext.close();
-      copy.remove();
-    }
-  }
-});
-
-test('the shipped build has no test hooks: its fallback alarm repeats every minute', async () => {
+test('the shipped build keeps the 1-minute fallback alarm', async () => {
   const ext = await launchExtension({});
   try {
     const alarm = await waitFor('the fallback alarm', () =>
       ext.worker.evaluate((name) => chrome.alarms.get(name), FALLBACK_ALARM));
     assert.equal(alarm.periodInMinutes, 1);
-    const hooks = await ext.worker.evaluate(() =>
-      fetch(chrome.runtime.getURL('test-hooks.json')).then((r) => r.status, (e) => `fetch failed: ${e.name}`));
-    assert.notEqual(hooks, 200, 'dist/ holds no test-hooks.json');
   } finally {
     await ext.close();
   }

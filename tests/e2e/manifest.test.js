@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DIST, ROOT } from './support/paths.js';
+import { DIST, DIST_TEST, ROOT } from './support/paths.js';
 
 const source = JSON.parse(fs.readFileSync(path.join(ROOT, 'manifest.json'), 'utf8'));
 
@@ -73,9 +73,37 @@ test('dist/ holds the manifest and every file it names, plus the bound wasm', ()
   assert.ok(WebAssembly.validate(wasm), 'the wasm module validates');
 });
 
-// test-hooks.json (e.g. a shorter fallback alarm) is for end-to-end tests'
-// own copies of dist/ only; the build never ships it (build.sh removes it).
-test('dist/ ships no test-hooks.json', () => {
-  assert.equal(fs.existsSync(path.join(DIST, 'test-hooks.json')), false, 'dist/test-hooks.json must not exist');
-  assert.equal(fs.existsSync(path.join(ROOT, 'extension', 'test-hooks.json')), false, 'extension/test-hooks.json would be copied');
+/** Every file under `dir`, as paths relative to it, sorted. */
+function filesUnder(dir) {
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+// Nothing for tests ships: dist/ is exactly what `./build.sh build` makes —
+// the source manifest, extension/ copied byte for byte, and the bound wasm
+// with its JS — and no other file (a test-hooks file, a bench page). Tests
+// that need a shorter alarm load their own build, target/dist-test/
+// (`./build.sh build --test-variant`).
+test('dist/ is exactly what ./build.sh build makes: the sources, the bound wasm, nothing else', () => {
+  const copied = ['manifest.json', ...filesUnder(path.join(ROOT, 'extension'))];
+  const built = ['worktime_wasm.js', 'worktime_wasm_bg.wasm'];
+  assert.deepEqual(filesUnder(DIST), [...copied, ...built].sort(), 'dist/ holds these files and no others');
+  for (const file of copied) {
+    const from = file === 'manifest.json' ? path.join(ROOT, file) : path.join(ROOT, 'extension', file);
+    assert.ok(fs.readFileSync(path.join(DIST, file)).equals(fs.readFileSync(from)), `dist/${file} is the source file as it is`);
+  }
+  for (const file of filesUnder(DIST)) {
+    const text = fs.readFileSync(path.join(DIST, file)).toString('latin1');
+    assert.ok(!/test-hooks|test-variant|dist-test/.test(text), `dist/${file} mentions a test build`);
+  }
+  const variant = path.join(DIST_TEST, 'worktime_wasm_bg.wasm');
+  if (fs.existsSync(variant)) {
+    assert.ok(
+      !fs.readFileSync(path.join(DIST, 'worktime_wasm_bg.wasm')).equals(fs.readFileSync(variant)),
+      'dist/ holds the shipped wasm, not the test variant',
+    );
+  }
 });

@@ -6,26 +6,25 @@
 // the fallback alarm probes, and once the proxy is fixed every review
 // arrives, each once, none failed. A redirect is never followed: the address
 // it points to sees no request, so the token stays with the configured
-// server. The fallback alarm is shortened to 6 s through test-hooks.json.
+// server. The fallback alarm is 6 s in the tests' own build (--test-variant).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { askWorker } from './support/browser.js';
-import { distWithTestHooks } from './support/dist-with-hooks.js';
+import { testVariant } from './support/test-variant.js';
 import { signIn, startStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
+/** The test variant's fallback alarm period. */
 const ALARM_MINUTES = 0.1;
 const REVIEWS = 4;
 
-let hooked;
 let stack;
 let elsewhere;
 const elsewhereSaw = [];
 
 before(async () => {
-  hooked = distWithTestHooks({ fallbackAlarmMinutes: ALARM_MINUTES });
-  stack = await startStack({ faultProxy: true, dist: hooked.dir });
+  stack = await startStack({ faultProxy: true, dist: testVariant() });
   // Where a redirect would send the token, were it followed.
   elsewhere = http.createServer((req, res) => {
     elsewhereSaw.push({ method: req.method, path: req.url, authorization: req.headers.authorization ?? null });
@@ -38,7 +37,6 @@ before(async () => {
 after(async () => {
   await stack?.close();
   await new Promise((resolve) => (elsewhere ? elsewhere.close(resolve) : resolve()));
-  hooked?.remove();
 });
 
 /** Opens PR `number`, waits until the worker times it, and closes it. */

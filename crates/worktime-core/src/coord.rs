@@ -72,8 +72,6 @@ pub(crate) struct Run {
 pub(crate) struct Coordinator {
     next_request: u64,
     pub(crate) in_flight: Option<InFlight>,
-    /// A trigger arrived while a request was in flight.
-    pub(crate) follow_up: bool,
     /// A "Sync now" is queued behind the running sync.
     pub(crate) manual_queued: bool,
     pub(crate) cooldown_until: Option<UnixMillis>,
@@ -141,14 +139,6 @@ impl Coordinator {
             self.in_flight.take()
         } else {
             None
-        }
-    }
-
-    /// Something new to send: if a request is in flight, one follow-up is
-    /// remembered (collapsing with any earlier one).
-    pub(crate) fn trigger(&mut self) {
-        if self.in_flight.is_some() {
-            self.follow_up = true;
         }
     }
 

@@ -164,6 +164,7 @@ pub mod mutant;
 pub mod outcome;
 pub mod output;
 pub mod page;
+pub mod presentation;
 pub mod privacy;
 pub mod queue;
 pub mod retry;

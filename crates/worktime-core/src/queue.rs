@@ -172,12 +172,13 @@ impl Queue {
         Some(e.clone())
     }
 
-    /// Every parked or backing-off entry goes again with fresh attempts
-    /// (the server answered, or the user asked). Returns what changed.
-    pub(crate) fn release_all(&mut self, include_backoff: bool) -> Vec<QueueEntry> {
+    /// The entries `which` names go again with fresh attempts (the server
+    /// answered, or the user asked). Returns what changed.
+    pub(crate) fn release_all(&mut self, which: Release) -> Vec<QueueEntry> {
         let mut changed = Vec::new();
         for e in self.entries.values_mut() {
-            let waiting = e.parked_since.is_some() || (include_backoff && e.attempts > 0);
+            let waiting = e.parked_since.is_some()
+                || (which == Release::ParkedAndBackingOff && e.attempts > 0);
             if waiting {
                 e.parked_since = None;
                 e.attempts = 0;
@@ -221,4 +222,13 @@ pub(crate) enum Ack {
     Kept(QueueEntry),
     /// Nothing was queued under that id.
     Gone,
+}
+
+/// Which waiting entries [`Queue::release_all`] sends again at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Release {
+    /// Only parked ones (they used up their retries): the server answered.
+    Parked,
+    /// Parked ones and those waiting out a backoff: the user asked.
+    ParkedAndBackingOff,
 }

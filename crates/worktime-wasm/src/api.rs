@@ -1,15 +1,17 @@
-//! What the glue calls: the `Extension` class, opened once and then handed
-//! every event through [`Extension::handle`]. It converts the event, hands it
-//! to the [`Shell`] and converts the answer back; errors leave as `Error`
-//! objects with `name` and `variant`.
+//! What the glue calls: the `Extension` class, opened once, with one typed
+//! export per kind of input — a start, an alarm, a removed or updated tab,
+//! an idle change, the network, a page report, a command from the popup or
+//! options page. Values cross through `serde-wasm-bindgen`; each export
+//! converts its input, hands it to the [`Shell`] and converts the answer
+//! back. Errors leave as `Error` objects with `name` and `variant`.
 
 use crate::connection;
+use crate::convert;
 use crate::error::{SettingsError, ShellError, to_js_error};
 use crate::host::Host;
-use crate::messages::{ContentMessage, PageMessage};
+use crate::messages::{ContentMessage, IdleState, PageMessage, decode, decode_tagged};
 use crate::settings::{self, SettingsView};
 use crate::shell::{FALLBACK_ALARM, Shell, WAKE_ALARM};
-use crate::storage::to_js;
 use crate::timing::{IdleThreshold, Timing};
 use serde::Serialize;
 use std::rc::Rc;
@@ -25,11 +27,13 @@ pub struct Extension {
 }
 
 fn js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    to_js(value, "reply").map_err(|e| ShellError::from(e).into())
-}
-
-fn decode<T: serde::de::DeserializeOwned>(value: JsValue) -> Result<T, JsValue> {
-    crate::json::from_js(&value).map_err(|e| ShellError::Message(e).into())
+    convert::to_js(value).map_err(|reason| {
+        ShellError::from(crate::error::StorageError::Encode {
+            store: "reply".into(),
+            reason,
+        })
+        .into()
+    })
 }
 
 #[wasm_bindgen]
@@ -41,116 +45,100 @@ impl Extension {
         Ok(Extension { shell })
     }
 
-    /// Every event the glue forwards, through this one entry point. `event`
-    /// names it; `detail` and `tab` carry its data:
-    ///
-    /// | `event` | `detail` | `tab` |
-    /// | --- | --- | --- |
-    /// | `woke` (installed, startup, any start) | — | — |
-    /// | `alarm` (`chrome.alarms.onAlarm`) | the alarm's name | — |
-    /// | `tab-removed` (`chrome.tabs.onRemoved`) | — | the tab's id |
-    /// | `tab-updated` (`chrome.tabs.onUpdated`, status `loading`) | the tab's URL, or `null` when the extension may not see it | the tab's id |
-    /// | `idle` (`chrome.idle.onStateChanged`) | `active`, `idle` or `locked` | — |
-    /// | `network` (`online` / `offline`) | `true` or `false` | — |
-    /// | `content` | the checked content-script message | its tab's id |
-    /// | `page` | the checked popup or options message | — |
-    ///
-    /// Answers with what the page shows next for `page`, `null` otherwise.
-    /// One async export rather than one per event: each export carries its
-    /// own future state machine and glue, which the size budget cannot afford.
-    pub async fn handle(
-        &self,
-        event: String,
-        detail: JsValue,
-        tab: Option<f64>,
-    ) -> Result<JsValue, JsValue> {
-        let shell = &self.shell;
-        let tab = || {
-            tab.map(|id| TabId(id as i64))
-                .ok_or_else(|| malformed(format!("{event} without a tab")))
-        };
-        match event.as_str() {
-            // Nothing to tell the engine beyond what opening did, but the
-            // view is refreshed.
-            "woke" => shell.input(|now| Input::TimerDue { now }).await,
-            "alarm" => match detail.as_string().as_deref() {
-                Some(FALLBACK_ALARM) => shell.input(|now| Input::AlarmFired { now }).await,
-                Some(WAKE_ALARM) => shell.input(|now| Input::TimerDue { now }).await,
-                _ => {}
-            },
-            "tab-removed" => {
-                let tab = tab()?;
-                shell.input(|now| Input::TabRemoved { now, tab }).await
-            }
-            "tab-updated" => {
-                let tab = tab()?;
-                // A github.com page has the content script, which reports
-                // what it shows; any other page is one the tab left GitHub
-                // for (its URL is hidden from us without the `tabs`
-                // permission, and we need not know it). A tab no session
-                // times is not worth a turn.
-                let url = detail.as_string();
-                if shell.times_tab(tab)
-                    && let Some(input) = worktime_core::page::tab_updated_input(tab, url.as_deref())
-                {
-                    shell.input(input).await
-                }
-            }
-            "idle" => {
-                let idle = match detail.as_string().as_deref() {
-                    Some("active") => false,
-                    Some("idle" | "locked") => true,
-                    _ => {
-                        let state = crate::error::js_text(&detail);
-                        return Err(malformed(format!("unknown idle state {state:?}")));
-                    }
-                };
-                // Chrome says `idle` once the threshold passed without
-                // input: the user's last input was that long ago.
-                let last_input = (detail.as_string().as_deref() == Some("idle"))
-                    .then(|| shell.timing().idle_seconds);
-                shell
-                    .input(|now| Input::UserIdle {
-                        now,
-                        idle,
-                        last_input: last_input.map(|t| t.last_input(now)),
-                    })
-                    .await
-            }
-            "network" => {
-                let online = detail
-                    .as_bool()
-                    .ok_or_else(|| malformed("network without online".into()))?;
-                shell.input(|now| Input::Network { now, online }).await
-            }
-            "content" => {
-                let tab = tab()?;
-                self.content_message(tab, decode(detail)?).await
-            }
-            "page" => return self.page_message(decode(detail)?).await,
-            other => return Err(malformed(format!("unknown event {other:?}"))),
-        }
-        Ok(JsValue::NULL)
+    /// The worker started or woke (installed, browser startup, any start):
+    /// nothing to tell the engine beyond what opening did, but due timers run
+    /// and the view is refreshed.
+    pub async fn woke(&self) {
+        self.shell.input(|now| Input::TimerDue { now }).await
     }
-}
 
-fn malformed(message: String) -> JsValue {
-    ShellError::Message(message).into()
+    /// `chrome.alarms.onAlarm`: the fallback alarm or the far wake-up; other
+    /// names are not ours and change nothing.
+    pub async fn alarm(&self, name: String) {
+        match name.as_str() {
+            FALLBACK_ALARM => self.shell.input(|now| Input::AlarmFired { now }).await,
+            WAKE_ALARM => self.shell.input(|now| Input::TimerDue { now }).await,
+            _ => {}
+        }
+    }
+
+    /// `chrome.tabs.onRemoved`.
+    #[wasm_bindgen(js_name = tabRemoved)]
+    pub async fn tab_removed(&self, tab: u32) {
+        let tab = TabId(i64::from(tab));
+        self.shell.input(|now| Input::TabRemoved { now, tab }).await
+    }
+
+    /// `chrome.tabs.onUpdated` (a load started or the URL changed): `url` is
+    /// the tab's URL, or `None` when the extension may not see it.
+    #[wasm_bindgen(js_name = tabUpdated)]
+    pub async fn tab_updated(&self, tab: u32, url: Option<String>) {
+        let tab = TabId(i64::from(tab));
+        // A github.com page has the content script, which reports what it
+        // shows; any other page is one the tab left GitHub for (its URL is
+        // hidden from us without the `tabs` permission, and we need not know
+        // it). A tab no session times is not worth a turn.
+        if self.shell.times_tab(tab)
+            && let Some(input) = worktime_core::page::tab_updated_input(tab, url.as_deref())
+        {
+            self.shell.input(input).await
+        }
+    }
+
+    /// `chrome.idle.onStateChanged`: `active`, `idle` or `locked`.
+    pub async fn idle(&self, state: JsValue) -> Result<(), JsValue> {
+        let state: IdleState = decode(state)?;
+        // Chrome says `idle` once the threshold passed without input: the
+        // user's last input was that long ago.
+        let since = (state == IdleState::Idle).then(|| self.shell.timing().idle_seconds);
+        self.shell
+            .input(|now| Input::UserIdle {
+                now,
+                idle: state != IdleState::Active,
+                last_input: since.map(|t| t.last_input(now)),
+            })
+            .await;
+        Ok(())
+    }
+
+    /// The worker's `online` / `offline` events.
+    pub async fn network(&self, online: bool) {
+        self.shell.input(|now| Input::Network { now, online }).await
+    }
+
+    /// A message from the content script in tab `tab` (the glue checked the
+    /// sender; `incognito` is the sender tab's, never the page's word).
+    #[wasm_bindgen(js_name = pageReport)]
+    pub async fn page_report(
+        &self,
+        message: JsValue,
+        tab: u32,
+        incognito: bool,
+    ) -> Result<(), JsValue> {
+        let message: ContentMessage = decode_tagged(message)?;
+        self.content_message(TabId(i64::from(tab)), incognito, message)
+            .await;
+        Ok(())
+    }
+
+    /// A message from the popup or the options page (the glue checked the
+    /// sender); answers with what the page shows next.
+    pub async fn command(&self, message: JsValue) -> Result<JsValue, JsValue> {
+        self.page_message(decode_tagged(message)?).await
+    }
 }
 
 impl Extension {
     /// A checked message from the content script in tab `tab`.
-    async fn content_message(&self, tab: TabId, message: ContentMessage) {
-        let (path, incognito, event, doc, seq) = match message {
+    async fn content_message(&self, tab: TabId, incognito: bool, message: ContentMessage) {
+        let (path, event, doc, seq) = match message {
             ContentMessage::PageState {
                 path,
-                incognito,
                 visible,
                 doc,
                 seq,
             } => (
                 path,
-                incognito,
                 if visible {
                     PageEvent::Visible
                 } else {
@@ -159,16 +147,16 @@ impl Extension {
                 doc,
                 seq,
             ),
-            ContentMessage::PageLeft { path, doc, seq } => {
-                (path, false, PageEvent::Closed, doc, seq)
-            }
+            ContentMessage::PageLeft { path, doc, seq } => (path, PageEvent::Closed, doc, seq),
         };
         // The one mapping the simulator drives too (worktime_core::page).
         // A page the user asked never to time is, for the engine, no pull
-        // request: it starts nothing and leaves no trace.
-        let input = worktime_core::page::content_input(tab, &path, event, DocId(doc), seq, |pr| {
-            self.shell.may_time(pr, incognito)
-        });
+        // request: it starts nothing and leaves no trace. (A page-left
+        // carries no incognito flag: it only ends what a report started.)
+        let input =
+            worktime_core::page::content_input(tab, path.as_str(), event, DocId(doc), seq, |pr| {
+                self.shell.may_time(pr, incognito)
+            });
         if let Some(input) = input {
             self.shell.input(input).await
         }
@@ -180,22 +168,27 @@ impl Extension {
         let shell = &self.shell;
         match message {
             PageMessage::GetStatus => {
-                self.command(Command::PopupOpened).await;
+                self.engine_command(Command::PopupOpened).await;
                 self.status_reply(None)
             }
             PageMessage::SyncNow => {
-                self.command(Command::SyncNow).await;
+                self.engine_command(Command::SyncNow).await;
                 let reply = shell.take_sync_now_reply();
                 self.status_reply(reply)
             }
             PageMessage::RetryFailed { id } => {
-                let local_id = parse_id(&id)?;
-                self.command(Command::RetryFailed { local_id }).await;
+                let local_id = parse_id(id.as_str())?;
+                self.engine_command(Command::RetryFailed { local_id }).await;
+                self.status_reply(None)
+            }
+            PageMessage::RetryAllFailed => {
+                self.engine_command(Command::RetryAllFailed).await;
                 self.status_reply(None)
             }
             PageMessage::DiscardFailed { id } => {
-                let local_id = parse_id(&id)?;
-                self.command(Command::DiscardFailed { local_id }).await;
+                let local_id = parse_id(id.as_str())?;
+                self.engine_command(Command::DiscardFailed { local_id })
+                    .await;
                 self.status_reply(None)
             }
             PageMessage::GetSettings => js(&SettingsView::of(shell.settings().as_ref())),
@@ -208,7 +201,7 @@ impl Extension {
             } => {
                 let privacy = Privacy {
                     time_incognito,
-                    repos: Privacy::parse_list(&repos)
+                    repos: Privacy::parse_list(repos.as_str())
                         .map_err(|e| to_js_error(&SettingsError::from(e)))?,
                     only_these,
                 };
@@ -231,7 +224,7 @@ impl Extension {
             }
             PageMessage::SaveSettings { server_url, token } => {
                 let saved = shell.settings();
-                let next = settings::resolve(&server_url, &token, saved.as_ref())
+                let next = settings::resolve(server_url.as_str(), token.as_str(), saved.as_ref())
                     .map_err(|e| to_js_error(&e))?;
                 shell
                     .save_settings(next)
@@ -239,12 +232,16 @@ impl Extension {
                     .map_err(|e| to_js_error(&e))?;
                 js(&SettingsView::of(shell.settings().as_ref()))
             }
+            PageMessage::Disconnect => {
+                shell.disconnect().await.map_err(|e| to_js_error(&e))?;
+                js(&SettingsView::of(shell.settings().as_ref()))
+            }
             PageMessage::TestConnection { server_url, token } => {
                 let saved = shell.settings();
-                let candidate = if server_url.trim().is_empty() {
+                let candidate = if server_url.as_str().trim().is_empty() {
                     saved.ok_or(SettingsError::NotConfigured)
                 } else {
-                    settings::resolve(&server_url, &token, saved.as_ref())
+                    settings::resolve(server_url.as_str(), token.as_str(), saved.as_ref())
                 }
                 .map_err(|e| to_js_error(&e))?;
                 let who = connection::test(&candidate)
@@ -255,7 +252,7 @@ impl Extension {
         }
     }
 
-    async fn command(&self, command: Command) {
+    async fn engine_command(&self, command: Command) {
         self.shell
             .input(|now| Input::Command { now, command })
             .await;
@@ -265,19 +262,25 @@ impl Extension {
         &self,
         sync_now: Option<worktime_core::output::SyncNowReply>,
     ) -> Result<JsValue, JsValue> {
+        /// The popup's next view and, after "Sync now", the engine's answer
+        /// and the popup's words for it.
         #[derive(Serialize)]
         struct Reply {
             view: crate::view::PopupView,
             #[serde(skip_serializing_if = "Option::is_none")]
             sync_now: Option<worktime_core::output::SyncNowReply>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            sync_now_words: Option<String>,
         }
+        let now = crate::clock::now();
         js(&Reply {
-            view: self.shell.popup_view(crate::clock::now()),
+            view: self.shell.popup_view(now),
+            sync_now_words: sync_now.as_ref().and_then(|reply| reply.words(now)),
             sync_now,
         })
     }
 }
 
 fn parse_id(id: &str) -> Result<LocalId, JsValue> {
-    LocalId::parse(id).map_err(|e| ShellError::Message(e.to_string()).into())
+    LocalId::parse(id).map_err(|e| ShellError::Message(format!("id: {e}")).into())
 }

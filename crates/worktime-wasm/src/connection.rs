@@ -24,19 +24,39 @@ pub async fn test(settings: &Settings) -> Result<Identity, HttpError> {
         path: "/api/v1/me".into(),
         body: None,
     };
-    let response = http::send(&settings.server_url, &settings.token, &request)
-        .await
-        .map_err(|e| match e {
-            HttpError::Network { online: true } => HttpError::Status {
-                status: 0,
-                message: format!(
-                    "Could not reach the server at {}. Check the URL and that the server is running.",
-                    settings.server_url
-                ),
-            },
-            other => other,
-        })?;
+    let response = match http::send(&settings.server_url, &settings.token, &request).await {
+        Ok(response) => response,
+        Err(HttpError::Network { online: true }) => {
+            // Browsers report a CORS refusal as a network error; an answer
+            // to a request the page may not read tells the two apart.
+            let cors = http::answers_without_cors(&settings.server_url).await;
+            return Err(unreachable(&settings.server_url, cors, &http::own_origin()));
+        }
+        Err(other) => return Err(other),
+    };
     interpret(response.status, &response.body)
+}
+
+/// What to say when `GET /api/v1/me` got no answer the extension may read:
+/// the server refused this extension's origin (`cors`: something answers at
+/// the address), or nothing answers there.
+pub fn unreachable(server_url: &str, cors: bool, origin: &str) -> HttpError {
+    if cors {
+        HttpError::Cors {
+            message: format!(
+                "The server at {server_url} answers, but refuses requests from this extension \
+                 (CORS): its operator must allow the origin {origin}."
+            ),
+        }
+    } else {
+        HttpError::Status {
+            status: 0,
+            message: format!(
+                "Could not reach the server at {server_url}. Check the URL and that the server \
+                 is running."
+            ),
+        }
+    }
 }
 
 /// Turns the answer to `GET /api/v1/me` into an identity or a plain-words error.
@@ -96,6 +116,23 @@ mod tests {
         assert!(
             err.to_string().contains("refused this API token (401)"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_cors_refusal_is_said_as_such_and_names_the_origin_to_allow() {
+        let err = unreachable("https://wt.example.com", true, "chrome-extension://abc");
+        let text = err.to_string();
+        assert!(
+            text.contains("refuses requests from this extension (CORS)"),
+            "{text}"
+        );
+        assert!(text.contains("chrome-extension://abc"), "{text}");
+        let text =
+            unreachable("https://wt.example.com", false, "chrome-extension://abc").to_string();
+        assert!(
+            text.starts_with("Could not reach the server at https://wt.example.com"),
+            "{text}"
         );
     }
 

@@ -80,6 +80,12 @@ pub enum HttpError {
     /// No answer within the time limit.
     #[error("the server did not answer within {0} seconds")]
     Timeout(u32),
+    /// The server answers, but its CORS answer refuses this extension's origin.
+    #[error("{message}")]
+    Cors {
+        /// What to tell the user, with the origin to allow.
+        message: String,
+    },
     /// The server answered with an error status.
     #[error("{message}")]
     Status {
@@ -159,6 +165,7 @@ impl JsErrorKind for HttpError {
             HttpError::Build(_) => "Build",
             HttpError::Network { .. } => "Network",
             HttpError::Timeout(_) => "Timeout",
+            HttpError::Cors { .. } => "Cors",
             HttpError::Status { .. } => "Status",
             HttpError::Malformed(_) => "Malformed",
         }

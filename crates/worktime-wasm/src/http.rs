@@ -9,8 +9,8 @@ use gloo_timers::callback::Timeout;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    AbortController, Headers, Request, RequestCredentials, RequestInit, RequestRedirect,
-    ResponseType,
+    AbortController, Headers, Request, RequestCredentials, RequestInit, RequestMode,
+    RequestRedirect, ResponseType,
 };
 
 /// How long one request may take, answer body included.
@@ -57,6 +57,45 @@ pub fn online() -> bool {
         .ok()
         .and_then(|v| v.as_bool())
         .unwrap_or(true)
+}
+
+/// Whether the server at `base` answers when the browser need not let the
+/// extension read the answer: `GET /healthz` with `mode: "no-cors"`, no
+/// token, no cookies, at most 5 s. After a request that failed as a network
+/// error, an answer here means the server is up and its CORS answer refuses
+/// this extension's origin.
+pub async fn answers_without_cors(base: &str) -> bool {
+    let Some(url) = join_url(base, "/healthz") else {
+        return false;
+    };
+    let Ok(controller) = AbortController::new() else {
+        return false;
+    };
+    let init = RequestInit::new();
+    init.set_method("GET");
+    init.set_mode(RequestMode::NoCors);
+    init.set_credentials(RequestCredentials::Omit);
+    init.set_signal(Some(&controller.signal()));
+    let Ok(req) = Request::new_with_str_and_init(&url, &init) else {
+        return false;
+    };
+    let abort_on_timeout = {
+        let controller = controller.clone();
+        Timeout::new(5_000, move || controller.abort())
+    };
+    let answered = JsFuture::from(global_fetch(&req)).await.is_ok();
+    drop(abort_on_timeout);
+    answered
+}
+
+/// This extension's origin (`chrome-extension://<id>`), as servers see it
+/// in the `Origin` header.
+pub fn own_origin() -> String {
+    js_sys::Reflect::get(&js_sys::global(), &"location".into())
+        .and_then(|location| js_sys::Reflect::get(&location, &"origin".into()))
+        .ok()
+        .and_then(|origin| origin.as_string())
+        .unwrap_or_default()
 }
 
 /// Joins `base` (no trailing slash needed) and `path`. The path must start

@@ -1,25 +1,65 @@
-//! The messages the glue forwards, decoded into Rust types. `messages.js`
-//! already refused anything malformed; decoding again here means the shell
-//! never acts on a value it has not checked itself.
+//! The messages the glue forwards, as serde-tagged enums decoded once, here,
+//! through `serde-wasm-bindgen`. `messages.js` checks only what only it can
+//! see (who sent the message); every rule about a message's shape — its
+//! `type`, which fields it carries and their types and bounds — lives here.
 //!
-//! A message is read as one flat set of [`Fields`] and then checked against
-//! its `type`: which fields it must carry and that it carries no others.
-//! That is what serde's internally tagged enums do too, but their buffering
-//! cost the extension's wasm about 15 KB.
+//! The enums are plain serde derives in the default, externally tagged
+//! form; [`crate::tagged`] reads the glue's `{type, ...fields}` objects into
+//! them (without serde's buffering for `#[serde(tag = "type")]`).
 
+use crate::error::ShellError;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsValue;
+
+/// Longest URL path a content script may report.
+pub const MAX_PATH: usize = 2048;
+/// Longest server URL, token or repository list the options page may submit.
+pub const MAX_SETTING: usize = 4096;
+
+/// A string of at most `MAX` bytes; longer is refused while decoding.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Bounded<const MAX: usize>(String);
+
+impl<const MAX: usize> Bounded<MAX> {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<const MAX: usize> From<Bounded<MAX>> for String {
+    fn from(value: Bounded<MAX>) -> String {
+        value.0
+    }
+}
+
+impl<const MAX: usize> TryFrom<String> for Bounded<MAX> {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        if text.len() > MAX {
+            Err(format!("{} bytes, more than the {MAX} allowed", text.len()))
+        } else {
+            Ok(Bounded(text))
+        }
+    }
+}
+
+/// A path reported by the content script.
+pub type PagePath = Bounded<MAX_PATH>;
+/// A value typed into the options page.
+pub type SettingText = Bounded<MAX_SETTING>;
 
 /// From the content script in a github.com tab.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "Fields")]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum ContentMessage {
     /// The tab shows `path` and is visible or hidden.
     PageState {
         /// `location.pathname`.
-        path: String,
-        /// Whether the tab is in an incognito window (added by the glue from
-        /// the sender's tab, never taken from the content script).
-        incognito: bool,
+        path: PagePath,
         /// `document.visibilityState === "visible"`.
         visible: bool,
         /// The showing of the page (a random number per document load and
@@ -31,7 +71,7 @@ pub enum ContentMessage {
     /// `pagehide`: the page that showed `path` is going away.
     PageLeft {
         /// The path the page showed.
-        path: String,
+        path: PagePath,
         /// The showing of the page.
         doc: u64,
         /// Report order within the showing.
@@ -41,7 +81,11 @@ pub enum ContentMessage {
 
 /// From the extension's own popup and options pages.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "Fields")]
+#[serde(
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
 pub enum PageMessage {
     /// The popup opened or wants a fresh view.
     GetStatus,
@@ -50,22 +94,26 @@ pub enum PageMessage {
     /// Retry one failed item.
     RetryFailed {
         /// Its local id.
-        id: String,
+        id: SettingText,
     },
+    /// Retry every failed item.
+    RetryAllFailed,
     /// Discard one failed item.
     DiscardFailed {
         /// Its local id.
-        id: String,
+        id: SettingText,
     },
     /// The options page opened.
     GetSettings,
     /// Save server URL and token (an empty token keeps the saved one).
     SaveSettings {
         /// Server URL as typed.
-        server_url: String,
+        server_url: SettingText,
         /// Token as typed, or empty.
-        token: String,
+        token: SettingText,
     },
+    /// Forget the saved token (the server URL stays).
+    Disconnect,
     /// The options page wants the timing preferences.
     GetTiming,
     /// The options page wants the privacy controls.
@@ -75,7 +123,7 @@ pub enum PageMessage {
         /// Time pages in incognito windows.
         time_incognito: bool,
         /// `owner/*` or `owner/repo` entries, one per line or comma.
-        repos: String,
+        repos: SettingText,
         /// The list holds the only repositories timed.
         only_these: bool,
     },
@@ -87,166 +135,69 @@ pub enum PageMessage {
     /// Try `GET /api/v1/me` with these settings, saving nothing.
     TestConnection {
         /// Server URL as typed.
-        server_url: String,
+        server_url: SettingText,
         /// Token as typed, or empty for the saved one.
-        token: String,
+        token: SettingText,
     },
 }
 
-/// Every field a message of either family may carry (`serverUrl` in
-/// camelCase, as the pages send it).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Fields {
-    /// The message's type, e.g. `page-state` or `save-settings`.
-    #[serde(rename = "type")]
-    kind: String,
-    path: Option<String>,
-    visible: Option<bool>,
-    doc: Option<u64>,
-    seq: Option<u64>,
-    id: Option<String>,
-    server_url: Option<String>,
-    token: Option<String>,
-    idle_seconds: Option<u32>,
-    incognito: Option<bool>,
-    time_incognito: Option<bool>,
-    repos: Option<String>,
-    only_these: Option<bool>,
+/// What `chrome.idle.onStateChanged` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdleState {
+    /// Input again.
+    Active,
+    /// No input for the detection interval.
+    Idle,
+    /// The screen is locked.
+    Locked,
 }
 
-impl Fields {
-    /// Refuses any field a message of this type does not carry.
-    fn only(&self, allowed: &[&str]) -> Result<(), String> {
-        let present = [
-            ("path", self.path.is_some()),
-            ("visible", self.visible.is_some()),
-            ("doc", self.doc.is_some()),
-            ("seq", self.seq.is_some()),
-            ("id", self.id.is_some()),
-            ("serverUrl", self.server_url.is_some()),
-            ("token", self.token.is_some()),
-            ("idleSeconds", self.idle_seconds.is_some()),
-            ("incognito", self.incognito.is_some()),
-            ("timeIncognito", self.time_incognito.is_some()),
-            ("repos", self.repos.is_some()),
-            ("onlyThese", self.only_these.is_some()),
-        ];
-        match present
-            .iter()
-            .find(|(name, here)| *here && !allowed.contains(name))
-        {
-            Some((name, _)) => Err(format!("unknown field `{name}` in `{}`", self.kind)),
-            None => Ok(()),
-        }
-    }
+/// Decodes a value the glue passes (an idle state) into `T`; a value that
+/// does not fit is a [`ShellError::Message`] naming what is wrong.
+pub fn decode<T: DeserializeOwned>(value: JsValue) -> Result<T, ShellError> {
+    crate::convert::from_js(value).map_err(ShellError::Message)
 }
 
-/// The value of a field the message's type requires.
-fn need<T>(value: Option<T>, name: &str) -> Result<T, String> {
-    value.ok_or_else(|| format!("missing field `{name}`"))
-}
-
-fn unknown_type(kind: &str) -> String {
-    format!("unknown message type `{kind}`")
-}
-
-impl TryFrom<Fields> for ContentMessage {
-    type Error = String;
-
-    fn try_from(f: Fields) -> Result<Self, String> {
-        match f.kind.as_str() {
-            "page-state" => {
-                f.only(&["path", "incognito", "visible", "doc", "seq"])?;
-                Ok(ContentMessage::PageState {
-                    path: need(f.path, "path")?,
-                    incognito: need(f.incognito, "incognito")?,
-                    visible: need(f.visible, "visible")?,
-                    doc: need(f.doc, "doc")?,
-                    seq: need(f.seq, "seq")?,
-                })
-            }
-            "page-left" => {
-                f.only(&["path", "doc", "seq"])?;
-                Ok(ContentMessage::PageLeft {
-                    path: need(f.path, "path")?,
-                    doc: need(f.doc, "doc")?,
-                    seq: need(f.seq, "seq")?,
-                })
-            }
-            other => Err(unknown_type(other)),
-        }
-    }
-}
-
-impl TryFrom<Fields> for PageMessage {
-    type Error = String;
-
-    fn try_from(f: Fields) -> Result<Self, String> {
-        let settings = ["serverUrl", "token"];
-        let (allowed, message): (&[&str], _) = match f.kind.as_str() {
-            "get-status" => (&[], PageMessage::GetStatus),
-            "sync-now" => (&[], PageMessage::SyncNow),
-            "get-settings" => (&[], PageMessage::GetSettings),
-            "get-timing" => (&[], PageMessage::GetTiming),
-            "get-privacy" => (&[], PageMessage::GetPrivacy),
-            "save-privacy" => (
-                &["timeIncognito", "repos", "onlyThese"],
-                PageMessage::SavePrivacy {
-                    time_incognito: need(f.time_incognito, "timeIncognito")?,
-                    repos: need(f.repos.clone(), "repos")?,
-                    only_these: need(f.only_these, "onlyThese")?,
-                },
-            ),
-            "save-timing" => (
-                &["idleSeconds"],
-                PageMessage::SaveTiming {
-                    idle_seconds: need(f.idle_seconds, "idleSeconds")?,
-                },
-            ),
-            "retry-failed" => (
-                &["id"],
-                PageMessage::RetryFailed {
-                    id: need(f.id.clone(), "id")?,
-                },
-            ),
-            "discard-failed" => (
-                &["id"],
-                PageMessage::DiscardFailed {
-                    id: need(f.id.clone(), "id")?,
-                },
-            ),
-            "save-settings" => (
-                &settings,
-                PageMessage::SaveSettings {
-                    server_url: need(f.server_url.clone(), "serverUrl")?,
-                    token: need(f.token.clone(), "token")?,
-                },
-            ),
-            "test-connection" => (
-                &settings,
-                PageMessage::TestConnection {
-                    server_url: need(f.server_url.clone(), "serverUrl")?,
-                    token: need(f.token.clone(), "token")?,
-                },
-            ),
-            other => return Err(unknown_type(other)),
-        };
-        f.only(allowed)?;
-        Ok(message)
-    }
+/// Decodes a message `{type, ...fields}` into the enum `T` whose variants
+/// are its types; anything that is not such an object, or whose type or
+/// fields do not fit, is a [`ShellError::Message`] naming what is wrong.
+pub fn decode_tagged<T: DeserializeOwned>(message: JsValue) -> Result<T, ShellError> {
+    crate::tagged::from_tagged(message).map_err(ShellError::Message)
 }
 
 #[cfg(test)]
 mod tests {
+    //! The serde rules, exercised natively through `serde_json` on the
+    //! externally tagged form (the browser path, `crate::tagged` included,
+    //! is foreign_messages.test.js's).
     use super::*;
 
+    /// What `externally_tagged` does, on JSON text.
+    fn tagged<T: DeserializeOwned>(json: &str) -> Result<T, String> {
+        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        let serde_json::Value::Object(mut fields) = value else {
+            return Err(format!("invalid type: {value}, expected a message object"));
+        };
+        let Some(serde_json::Value::String(tag)) = fields.remove("type") else {
+            return Err("missing field `type` (a string)".to_owned());
+        };
+        // A struct variant with its fields, or (with none) a unit variant.
+        let empty = fields.is_empty();
+        serde_json::from_value(serde_json::json!({ &tag: fields }))
+            .or_else(|e| match empty {
+                true => serde_json::from_value(serde_json::Value::String(tag)).map_err(|_| e),
+                false => Err(e),
+            })
+            .map_err(|e| e.to_string())
+    }
+
     fn content(json: &str) -> Result<ContentMessage, String> {
-        serde_json::from_str(json).map_err(|e| e.to_string())
+        tagged(json)
     }
 
     fn page(json: &str) -> Result<PageMessage, String> {
-        serde_json::from_str(json).map_err(|e| e.to_string())
+        tagged(json)
     }
 
     fn content_err(json: &str) -> Option<String> {
@@ -257,15 +208,16 @@ mod tests {
         page(json).err()
     }
 
+    fn text<const MAX: usize>(s: &str) -> Bounded<MAX> {
+        Bounded(s.to_owned())
+    }
+
     #[test]
     fn content_messages_decode_with_exactly_their_fields() {
         assert_eq!(
-            content(
-                r#"{"type":"page-state","path":"/o/r/pull/1","incognito":false,"visible":true,"doc":3,"seq":7}"#
-            ),
+            content(r#"{"type":"page-state","path":"/o/r/pull/1","visible":true,"doc":3,"seq":7}"#),
             Ok(ContentMessage::PageState {
-                path: "/o/r/pull/1".into(),
-                incognito: false,
+                path: text("/o/r/pull/1"),
                 visible: true,
                 doc: 3,
                 seq: 7
@@ -274,7 +226,7 @@ mod tests {
         assert_eq!(
             content(r#"{"type":"page-left","path":"/o/r/pull/1","doc":3,"seq":8}"#),
             Ok(ContentMessage::PageLeft {
-                path: "/o/r/pull/1".into(),
+                path: text("/o/r/pull/1"),
                 doc: 3,
                 seq: 8
             })
@@ -286,6 +238,11 @@ mod tests {
         for (json, want) in [
             (r#"{"type":"get-status"}"#, PageMessage::GetStatus),
             (r#"{"type":"sync-now"}"#, PageMessage::SyncNow),
+            (
+                r#"{"type":"retry-all-failed"}"#,
+                PageMessage::RetryAllFailed {},
+            ),
+            (r#"{"type":"disconnect"}"#, PageMessage::Disconnect),
             (r#"{"type":"get-settings"}"#, PageMessage::GetSettings),
             (r#"{"type":"get-timing"}"#, PageMessage::GetTiming),
             (r#"{"type":"get-privacy"}"#, PageMessage::GetPrivacy),
@@ -293,7 +250,7 @@ mod tests {
                 r#"{"type":"save-privacy","timeIncognito":false,"repos":"a/*","onlyThese":true}"#,
                 PageMessage::SavePrivacy {
                     time_incognito: false,
-                    repos: "a/*".into(),
+                    repos: text("a/*"),
                     only_these: true,
                 },
             ),
@@ -303,24 +260,24 @@ mod tests {
             ),
             (
                 r#"{"type":"retry-failed","id":"abc"}"#,
-                PageMessage::RetryFailed { id: "abc".into() },
+                PageMessage::RetryFailed { id: text("abc") },
             ),
             (
                 r#"{"type":"discard-failed","id":"abc"}"#,
-                PageMessage::DiscardFailed { id: "abc".into() },
+                PageMessage::DiscardFailed { id: text("abc") },
             ),
             (
                 r#"{"type":"save-settings","serverUrl":"https://a","token":"t"}"#,
                 PageMessage::SaveSettings {
-                    server_url: "https://a".into(),
-                    token: "t".into(),
+                    server_url: text("https://a"),
+                    token: text("t"),
                 },
             ),
             (
                 r#"{"token":"","serverUrl":"","type":"test-connection"}"#,
                 PageMessage::TestConnection {
-                    server_url: String::new(),
-                    token: String::new(),
+                    server_url: text(""),
+                    token: text(""),
                 },
             ),
         ] {
@@ -329,23 +286,23 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_extra_or_mistyped_field_or_unknown_type_is_refused_with_its_name() {
+    fn a_missing_extra_mistyped_or_oversized_field_or_unknown_type_is_refused_with_its_name() {
+        let long = "x".repeat(MAX_PATH + 1);
+        let too_long = format!(r#"{{"type":"page-left","path":"{long}","doc":1,"seq":1}}"#);
         let refused = [
             (
-                content_err(
-                    r#"{"type":"page-state","path":"/p","incognito":false,"doc":1,"seq":1}"#,
-                ),
+                content_err(r#"{"type":"page-state","path":"/p","doc":1,"seq":1}"#),
                 "visible",
             ),
             (
-                content_err(r#"{"type":"page-state","path":"/p","visible":true,"doc":1,"seq":1}"#),
-                "incognito",
+                content_err(r#"{"type":"page-state","path":"/p","visible":true,"seq":1}"#),
+                "doc",
             ),
             (
                 content_err(
-                    r#"{"type":"page-state","path":"/p","incognito":true,"visible":true,"seq":1}"#,
+                    r#"{"type":"page-state","path":"/p","incognito":true,"visible":true,"doc":1,"seq":1}"#,
                 ),
-                "doc",
+                "incognito",
             ),
             (
                 content_err(r#"{"type":"page-left","path":"/p","doc":1,"seq":1,"visible":true}"#),
@@ -356,16 +313,22 @@ mod tests {
                 "-1",
             ),
             (
-                content_err(r#"{"type":"page-left","path":"/p","doc":1,"seq":1,"tab":3}"#),
-                "tab",
+                content_err(r#"{"type":"page-left","path":"/p","doc":"7","seq":1}"#),
+                "\"7\"",
             ),
+            (content_err(&too_long), "2049 bytes"),
             (content_err(r#"{"type":"get-status"}"#), "get-status"),
+            (content_err(r#"{"type":"sync-now"}"#), "sync-now"),
             (content_err(r#"{"path":"/p","seq":1}"#), "type"),
             (
                 page_err(r#"{"type":"page-left","path":"/p","seq":1}"#),
                 "page-left",
             ),
-            (page_err(r#"{"type":"sync-now","id":"x"}"#), "id"),
+            (page_err(r#"{"type":"rm-rf"}"#), "rm-rf"),
+            // A field on a message that has none: serde_json says "expected
+            // unit"; in the browser `crate::tagged` names the field
+            // (foreign_messages.test.js).
+            (page_err(r#"{"type":"sync-now","id":"x"}"#), "expected unit"),
             (page_err(r#"{"type":"retry-failed"}"#), "id"),
             (page_err(r#"{"type":"retry-failed","id":5}"#), "5"),
             (
@@ -374,14 +337,15 @@ mod tests {
             ),
             (
                 page_err(r#"{"type":"get-settings","server_url":"x"}"#),
-                "server_url",
+                "expected unit",
             ),
-            (page_err(r#""get-status""#), "string"),
+            (page_err(r#""get-status""#), "message object"),
+            (page_err(r#"{"type":7}"#), "type"),
             (page_err(r#"{"type":"save-timing"}"#), "idleSeconds"),
             (page_err(r#"{"type":"save-timing","idleSeconds":-5}"#), "-5"),
             (
                 page_err(r#"{"type":"get-timing","idleSeconds":60}"#),
-                "idleSeconds",
+                "expected unit",
             ),
         ];
         for (result, named) in refused {
@@ -390,5 +354,17 @@ mod tests {
             };
             assert!(err.contains(named), "{err:?} should name {named:?}");
         }
+    }
+
+    #[test]
+    fn idle_states_are_chromes_three_words() {
+        for (json, want) in [
+            (r#""active""#, IdleState::Active),
+            (r#""idle""#, IdleState::Idle),
+            (r#""locked""#, IdleState::Locked),
+        ] {
+            assert_eq!(serde_json::from_str::<IdleState>(json).ok(), Some(want));
+        }
+        assert!(serde_json::from_str::<IdleState>(r#""asleep""#).is_err());
     }
 }

@@ -19,7 +19,7 @@ use crate::http::{self, HttpRequest};
 use crate::settings::Settings;
 use crate::timing::Timing;
 use crate::view::{self, PopupView};
-use crate::{clock, json, log, storage};
+use crate::{clock, convert, log, storage};
 use gloo_timers::callback::Timeout;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -31,6 +31,15 @@ use worktime_protocol::UnixMillis;
 /// The alarm that fires every minute whatever the engine asked: it restarts a
 /// killed worker and probes parked items.
 pub const FALLBACK_ALARM: &str = "worktime-fallback";
+/// The fallback alarm's period, in minutes. The test variant
+/// (`./build.sh build --test-variant`, cargo feature `test-variant`) fires it
+/// every 6 s so end-to-end tests can watch it probe; what ships waits a
+/// minute and carries no way to change that.
+pub const FALLBACK_PERIOD_MINUTES: f64 = if cfg!(feature = "test-variant") {
+    0.1
+} else {
+    1.0
+};
 /// The alarm that carries a far wake-up across worker restarts.
 pub const WAKE_ALARM: &str = "worktime-wake";
 /// Wake-ups sooner than this use an in-worker timer; later ones an alarm
@@ -85,7 +94,7 @@ impl Shell {
         let mut backlog = WriteBacklog::default();
         match host.load_backlog().await {
             Ok(None) => {}
-            Ok(Some(value)) => match json::from_js::<worktime_core::StoredState>(&value) {
+            Ok(Some(value)) => match convert::from_js::<worktime_core::StoredState>(value) {
                 Ok(kept) => {
                     log::warn(
                         "records IndexedDB refused before were kept in chrome.storage.local; \
@@ -132,7 +141,10 @@ impl Shell {
             online: Cell::new(online),
             sync_now_reply: RefCell::new(None),
         });
-        shell.host.ensure_repeating_alarm(FALLBACK_ALARM, 1.0).await;
+        shell
+            .host
+            .ensure_repeating_alarm(FALLBACK_ALARM, FALLBACK_PERIOD_MINUTES)
+            .await;
         let has_token = shell.settings.borrow().is_some();
         let stored = loaded.stored;
         shell
@@ -265,7 +277,7 @@ impl Shell {
     /// Shows `view` on the badge and in any open popup.
     async fn publish(&self, view: &worktime_core::status::SyncView) {
         let popup = self.popup_view_of(view, clock::now());
-        let badge = view::badge(view, popup.configured, popup.storage_error.is_some());
+        let badge = view.badge(popup.configured, popup.storage_error.is_some());
         self.host.set_badge(&badge.text, badge.color).await;
         if let Ok(js) = storage::to_js(&popup, "view") {
             self.host.broadcast(&js).await;
@@ -405,6 +417,19 @@ impl Shell {
         self.input(|now| Input::Command {
             now,
             command: worktime_core::Command::TokenSet,
+        })
+        .await;
+        Ok(())
+    }
+
+    /// Forgets the saved settings (the token with them) and tells the
+    /// engine: nothing is sent until a new token is saved; what waits stays.
+    pub async fn disconnect(self: &Rc<Self>) -> Result<(), StorageError> {
+        storage::forget_settings(&self.db).await?;
+        *self.settings.borrow_mut() = None;
+        self.input(|now| Input::Command {
+            now,
+            command: worktime_core::Command::TokenCleared,
         })
         .await;
         Ok(())

@@ -2,9 +2,9 @@
 //! one IndexedDB transaction, loads everything back at start, and sets aside
 //! any record that no longer decodes instead of failing on it.
 
+use crate::convert;
 use crate::db::{Db, RawWrite, stores};
 use crate::error::StorageError;
-use crate::json;
 use crate::settings::Settings;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -22,7 +22,7 @@ pub const PRIVACY_KEY: &str = "privacy";
 /// Converts a value to a plain JS object (numbers, strings, arrays, objects:
 /// what IndexedDB's structured clone keeps exactly).
 pub fn to_js<T: Serialize>(value: &T, store: &str) -> Result<JsValue, StorageError> {
-    json::to_js(value).map_err(|reason| StorageError::Encode {
+    convert::to_js(value).map_err(|reason| StorageError::Encode {
         store: store.to_owned(),
         reason,
     })
@@ -133,7 +133,7 @@ fn decode_each<T: DeserializeOwned>(
     let name = store.as_str();
     let mut out = Vec::new();
     for (key, raw) in raw {
-        match json::from_js::<T>(&raw) {
+        match convert::from_js::<T>(raw.clone()) {
             Ok(value) => out.push((key, value)),
             Err(reason) => bad.push((name, key, raw, reason)),
         }
@@ -156,7 +156,7 @@ pub async fn load_settings(db: &Db, now: UnixMillis) -> Result<Option<Settings>,
     let Some(raw) = db.get(stores::SETTINGS, SETTINGS_KEY).await? else {
         return Ok(None);
     };
-    match json::from_js::<Settings>(&raw) {
+    match convert::from_js::<Settings>(raw.clone()) {
         Ok(settings) => Ok(Some(settings)),
         Err(reason) => {
             db.quarantine(stores::SETTINGS, SETTINGS_KEY, &raw, &reason, now.0)
@@ -176,6 +176,16 @@ pub async fn save_settings(db: &Db, settings: &Settings) -> Result<(), StorageEr
     .await
 }
 
+/// Deletes the saved settings, the token with them (one transaction).
+pub async fn forget_settings(db: &Db) -> Result<(), StorageError> {
+    db.write(&[RawWrite {
+        store: stores::SETTINGS.to_owned(),
+        key: SETTINGS_KEY.to_owned(),
+        value: None,
+    }])
+    .await
+}
+
 /// A saved preference record under `key` in [`stores::SETTINGS`] (the
 /// timing and privacy choices), or its default. A record that does not
 /// decode is quarantined and the default applies.
@@ -187,7 +197,7 @@ pub async fn load_pref<T: DeserializeOwned + Default>(
     let Some(raw) = db.get(stores::SETTINGS, key).await? else {
         return Ok(T::default());
     };
-    match json::from_js::<T>(&raw) {
+    match convert::from_js::<T>(raw.clone()) {
         Ok(value) => Ok(value),
         Err(reason) => {
             db.quarantine(stores::SETTINGS, key, &raw, &reason, now.0)

@@ -1,128 +1,13 @@
-//! What the popup and the toolbar badge show, derived from the engine's
-//! [`SyncView`]: the status line's words, the badge, and whether "Sync now"
-//! may be pressed and why not. Presentation only; every decision it reflects
-//! was made by the engine.
+//! What the popup renders, assembled from the engine's [`SyncView`]: the
+//! status line, the Sync-now gate and the badge come from the engine
+//! (`worktime_core::presentation`); this module converts them, with the
+//! shell's own facts (settings saved, storage refusing, records set aside),
+//! into the one object `popup.js` reads.
 
 use serde::Serialize;
-use worktime_core::status::{Status, SyncView};
+use worktime_core::presentation::{StatusLine, SyncNowGate};
+use worktime_core::status::SyncView;
 use worktime_protocol::UnixMillis;
-
-/// The popup's one status line: what kind, and its exact words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StatusLine {
-    /// `not_set_up`, `synced`, `syncing`, `pending`, `offline`, `signed_out`,
-    /// `server_problem` or `failed` (the popup colours by it).
-    pub kind: &'static str,
-    /// `Not set up`, `Synced`, `Syncing…`, `N pending`, `Offline`,
-    /// `Signed out`, `Server problem`, `N failed`.
-    pub line: String,
-}
-
-/// The status line for `view`, given whether a server and token are saved.
-/// Before they are, the extension is not set up (nothing refused anything
-/// yet). Then signed out outranks everything (nothing can move until the
-/// user acts), then a running sync, then offline, then a server problem
-/// (sync is paused), then failed items (they need the user), then pending
-/// ones.
-pub fn status_line(view: &SyncView, configured: bool) -> StatusLine {
-    let (kind, line) = if !configured {
-        ("not_set_up", "Not set up".to_owned())
-    } else if view.status == Status::SignedOut || !view.signed_in {
-        ("signed_out", "Signed out".to_owned())
-    } else if view.status == Status::Syncing {
-        ("syncing", "Syncing…".to_owned())
-    } else if view.status == Status::Offline {
-        ("offline", "Offline".to_owned())
-    } else if view.status == Status::ServerProblem {
-        ("server_problem", "Server problem".to_owned())
-    } else if !view.failed.is_empty() {
-        ("failed", format!("{} failed", view.failed.len()))
-    } else if view.pending > 0 {
-        ("pending", format!("{} pending", view.pending))
-    } else {
-        ("synced", "Synced".to_owned())
-    };
-    StatusLine { kind, line }
-}
-
-/// The toolbar badge: text and background colour.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Badge {
-    /// `!`, the pending count, or empty.
-    pub text: String,
-    /// CSS colour.
-    pub color: &'static str,
-}
-
-/// `!` (red) when something failed, a server refused the token, the
-/// server's address does not answer as the API (a server problem) or storage
-/// is refusing writes (the user should know before closing the browser),
-/// else the pending count (blue), else nothing. Before a server is set
-/// nobody refused anything: no `!` for that.
-pub fn badge(view: &SyncView, configured: bool, storage_failing: bool) -> Badge {
-    let refused = configured && (view.status == Status::SignedOut || !view.signed_in);
-    if storage_failing || view.server_problem.is_some() || !view.failed.is_empty() || refused {
-        Badge {
-            text: "!".into(),
-            color: "#cf222e",
-        }
-    } else if view.pending > 0 {
-        Badge {
-            text: if view.pending > 999 {
-                "999+".into()
-            } else {
-                view.pending.to_string()
-            },
-            color: "#0969da",
-        }
-    } else {
-        Badge {
-            text: String::new(),
-            color: "#0969da",
-        }
-    }
-}
-
-/// Whether the "Sync now" button is enabled, and if not, why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SyncNowGate {
-    /// The button may be pressed (the popup also waits out `ready_at`).
-    pub allowed: bool,
-    /// Why not, in plain words.
-    pub reason: Option<String>,
-    /// The end of the cooldown, for the popup's countdown.
-    pub ready_at: Option<i64>,
-}
-
-/// The Sync-now gate for `view` at `now`, given whether a server is configured.
-pub fn sync_now_gate(view: &SyncView, configured: bool, now: UnixMillis) -> SyncNowGate {
-    let refuse = |reason: &str| SyncNowGate {
-        allowed: false,
-        reason: Some(reason.to_owned()),
-        ready_at: None,
-    };
-    if !configured {
-        return refuse("Set the server and token in Options first");
-    }
-    if view.status == Status::SignedOut || !view.signed_in {
-        return refuse("Signed out: enter a new API token in Options");
-    }
-    if view.status == Status::Syncing {
-        return refuse("A sync is running");
-    }
-    match view.sync_now_cooldown_until {
-        Some(until) if until > now => SyncNowGate {
-            allowed: true,
-            reason: Some("Just synced; wait a moment".to_owned()),
-            ready_at: Some(until.0),
-        },
-        _ => SyncNowGate {
-            allowed: true,
-            reason: None,
-            ready_at: None,
-        },
-    }
-}
 
 /// One failed item as the popup lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -218,7 +103,7 @@ pub fn popup_view(
         server_problem: server_problem_text(view, server_url),
         now: now.0,
         configured,
-        status: status_line(view, configured),
+        status: view.status_line(configured),
         current: view.current.as_ref().map(|c| CurrentRow {
             pr: c.pr.to_string(),
             active_seconds: c.active_seconds,
@@ -228,7 +113,7 @@ pub fn popup_view(
         last_synced_at: view.last_successful.map(|t| t.0),
         next_retry_at: view.next_retry.map(|t| t.0),
         last_error: view.last_error.clone(),
-        sync_now: sync_now_gate(view, configured, now),
+        sync_now: view.sync_now_gate(configured),
         failed: view
             .failed
             .iter()
@@ -249,7 +134,7 @@ pub fn popup_view(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use worktime_core::status::{CurrentReview, FailedItem, ServerProblem};
+    use worktime_core::status::{CurrentReview, ServerProblem, Status};
     use worktime_protocol::{LocalId, PrRef};
 
     const NOW: UnixMillis = UnixMillis(1_795_300_000_000);
@@ -278,37 +163,6 @@ mod tests {
         }
     }
 
-    fn failed_item() -> FailedItem {
-        FailedItem {
-            local_id: LocalId::parse("abc").unwrap(),
-            pr: PrRef::new("octo", "hello", 3).unwrap(),
-            active_seconds: 10,
-            reason: "pr_number: bad".into(),
-            attempts: 1,
-            failed_at: NOW,
-        }
-    }
-
-    #[test]
-    fn the_status_line_uses_the_exact_words_of_the_spec() {
-        let mut v = idle();
-        assert_eq!(status_line(&v, true).line, "Synced");
-        v.pending = 3;
-        assert_eq!(status_line(&v, true).line, "3 pending");
-        v.status = Status::Error;
-        assert_eq!(status_line(&v, true).line, "3 pending");
-        v.status = Status::Syncing;
-        assert_eq!(status_line(&v, true).line, "Syncing…");
-        v.status = Status::Offline;
-        assert_eq!(status_line(&v, true).line, "Offline");
-        v.status = Status::Idle;
-        v.failed = vec![failed_item(), failed_item()];
-        assert_eq!(status_line(&v, true).line, "2 failed");
-        v.status = Status::SignedOut;
-        assert_eq!(status_line(&v, true).line, "Signed out");
-        assert_eq!(status_line(&v, true).kind, "signed_out");
-    }
-
     #[test]
     fn a_server_problem_says_what_was_answered_where_and_what_to_check() {
         let mut v = idle();
@@ -320,12 +174,6 @@ mod tests {
             request: "POST /api/v1/sessions/batch".into(),
             since: NOW,
         });
-        let line = status_line(&v, true);
-        assert_eq!(
-            (line.kind, line.line.as_str()),
-            ("server_problem", "Server problem")
-        );
-        assert_eq!(badge(&v, true, false).text, "!");
         let popup = popup_view(&v, Some(URL), 0, None, None, NOW);
         let text = popup.server_problem.unwrap();
         for part in [
@@ -338,70 +186,10 @@ mod tests {
         ] {
             assert!(text.contains(part), "{part:?} missing from {text:?}");
         }
-        // Offline and signed out outrank it; it outranks failed items.
-        v.failed = vec![failed_item()];
-        assert_eq!(status_line(&v, true).kind, "server_problem");
-        v.status = Status::Offline;
-        assert_eq!(status_line(&v, true).kind, "offline");
+        assert_eq!(popup.status.line, "Server problem", "the engine's line");
         v.server_problem = None;
         assert_eq!(
             popup_view(&v, Some(URL), 0, None, None, NOW).server_problem,
-            None
-        );
-    }
-
-    #[test]
-    fn the_badge_shows_pending_count_or_a_bang_when_the_user_must_act() {
-        let mut v = idle();
-        assert_eq!(badge(&v, true, false).text, "");
-        v.pending = 4;
-        assert_eq!(badge(&v, true, false).text, "4");
-        assert_eq!(badge(&v, true, true).text, "!", "storage refusing writes");
-        v.failed = vec![failed_item()];
-        assert_eq!(badge(&v, true, false).text, "!");
-        v.failed.clear();
-        v.signed_in = false;
-        assert_eq!(badge(&v, true, false).text, "!");
-    }
-
-    #[test]
-    fn before_a_server_is_set_the_popup_says_not_set_up_and_the_badge_stays_calm() {
-        let mut v = idle();
-        v.signed_in = false; // the engine has no token yet
-        v.status = Status::SignedOut;
-        let line = status_line(&v, false);
-        assert_eq!(
-            (line.kind, line.line.as_str()),
-            ("not_set_up", "Not set up")
-        );
-        assert_eq!(badge(&v, false, false).text, "");
-        v.pending = 2;
-        assert_eq!(badge(&v, false, false).text, "2", "reviews kept for later");
-        assert_eq!(badge(&v, false, true).text, "!", "storage refusing writes");
-        assert_eq!(
-            status_line(&v, true).line,
-            "Signed out",
-            "once a server is set"
-        );
-        assert_eq!(badge(&v, true, false).text, "!");
-    }
-
-    #[test]
-    fn sync_now_is_refused_with_a_reason_while_syncing_signed_out_or_unconfigured() {
-        let mut v = idle();
-        assert_eq!(sync_now_gate(&v, true, NOW).reason, None);
-        assert!(!sync_now_gate(&v, false, NOW).allowed);
-        v.status = Status::Syncing;
-        let gate = sync_now_gate(&v, true, NOW);
-        assert!(!gate.allowed);
-        assert_eq!(gate.reason.as_deref(), Some("A sync is running"));
-        v.status = Status::Idle;
-        v.sync_now_cooldown_until = Some(UnixMillis(NOW.0 + 4_000));
-        let gate = sync_now_gate(&v, true, NOW);
-        assert_eq!(gate.ready_at, Some(NOW.0 + 4_000));
-        assert!(gate.reason.is_some());
-        assert_eq!(
-            sync_now_gate(&v, true, UnixMillis(NOW.0 + 4_000)).reason,
             None
         );
     }

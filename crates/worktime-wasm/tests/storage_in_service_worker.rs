@@ -177,6 +177,109 @@ async fn records_stored_by_the_serde_wasm_bindgen_build_still_load() {
     Db::delete(&name).await.unwrap();
 }
 
+/// Every record main's build (JSON-text conversion, before
+/// serde-wasm-bindgen) stored after a real run, captured from IndexedDB by
+/// fixtures/capture_records.mjs: a review refused into the failed list, two
+/// waiting in the queue, one still open, sync bookkeeping, settings, timing
+/// and privacy. They were already plain structured-clone objects, and
+/// serde-wasm-bindgen writes the same form (`null` for `None`, objects for
+/// maps), so the schema needs no conversion step: this shows this build
+/// reads each of them, sets none aside, and writes them back unchanged.
+#[wasm_bindgen_test]
+async fn records_written_by_mains_build_load_whole_and_write_back_the_same() {
+    let fixture = obj(include_str!("fixtures/main-build-records.json"));
+    let get = |o: &JsValue, k: &str| js_sys::Reflect::get(o, &k.into()).unwrap();
+    let version = get(&fixture, "version").as_f64().unwrap() as u32;
+    assert_eq!(
+        version, CURRENT_VERSION,
+        "captured at the schema this build opens"
+    );
+    let name = fresh_name("main-build");
+    let old = Db::open_at(&name, version).await.unwrap();
+    let mut writes = Vec::new();
+    let mut originals = Vec::new();
+    for store in [
+        stores::SESSIONS,
+        stores::QUEUE,
+        stores::FAILED,
+        stores::META,
+        stores::SETTINGS,
+    ] {
+        for entry in js_sys::Array::from(&get(&fixture, store)).iter() {
+            let key = get(&entry, "key").as_string().unwrap();
+            let value = get(&entry, "value");
+            originals.push((store, key.clone(), js_sys::JSON::stringify(&value).unwrap()));
+            writes.push(put(store, &key, value));
+        }
+    }
+    old.write(&writes).await.unwrap();
+    old.close();
+
+    let db = Db::open(&name).await.unwrap();
+    let loaded = storage::load(&db, UnixMillis(0)).await.unwrap();
+    assert!(loaded.quarantined.is_empty(), "{:?}", loaded.quarantined);
+    let stored = loaded.stored;
+    assert_eq!(stored.sessions.len(), 1, "the open review");
+    assert_eq!(stored.sessions[0].session.pr_number, 4);
+    assert_eq!(stored.queue.len(), 2);
+    assert_eq!(stored.failed.len(), 1);
+    assert_eq!(stored.failed[0].reason, "pr_number: no such pull request");
+    let meta = stored.meta.clone().unwrap();
+    assert_eq!(
+        meta.last_error.as_deref(),
+        Some("network error: could not reach the server")
+    );
+    let settings = storage::load_settings(&db, UnixMillis(0))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(settings.token, "wt_fixture-token-not-real");
+    let timing: worktime_wasm::timing::Timing =
+        storage::load_pref(&db, storage::TIMING_KEY, UnixMillis(0))
+            .await
+            .unwrap();
+    assert_eq!(timing.idle_seconds.secs(), 240);
+    let privacy: worktime_core::privacy::Privacy =
+        storage::load_pref(&db, storage::PRIVACY_KEY, UnixMillis(0))
+            .await
+            .unwrap();
+    assert!(privacy.time_incognito);
+    assert_eq!(privacy.repos.len(), 1);
+    assert_eq!(storage::quarantine_count(&db).await.unwrap(), 0);
+
+    // Written back by this build (serde-wasm-bindgen), each engine record
+    // is the very object main's build stored.
+    let mut again: Vec<Write> = Vec::new();
+    again.extend(stored.sessions.iter().cloned().map(|r| Write::Put {
+        record: Record::Sessions(r),
+    }));
+    again.extend(stored.queue.iter().cloned().map(|r| Write::Put {
+        record: Record::Queue(r),
+    }));
+    again.extend(stored.failed.iter().cloned().map(|r| Write::Put {
+        record: Record::Failed(r),
+    }));
+    again.push(Write::Put {
+        record: Record::Meta(meta),
+    });
+    storage::persist(&db, &again).await.unwrap();
+    storage::save_settings(&db, &settings).await.unwrap();
+    for (store, key, before) in originals {
+        let now = db.get(store, &key).await.unwrap().unwrap();
+        let now = js_sys::JSON::stringify(&now).unwrap();
+        if store == stores::SETTINGS && key != "server" {
+            continue; // timing and privacy are written only when the user saves them
+        }
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&String::from(now)).unwrap(),
+            serde_json::from_str::<serde_json::Value>(&String::from(before)).unwrap(),
+            "{store}/{key}"
+        );
+    }
+    db.close();
+    Db::delete(&name).await.unwrap();
+}
+
 #[wasm_bindgen_test]
 async fn every_engine_store_exists_in_the_current_schema() {
     let name = fresh_name("stores");

@@ -10,9 +10,7 @@
 // The host is background.js's, with two differences that keep the page from
 // disturbing the real worker: alarm names get a `bench-` prefix (the same
 // chrome.alarms calls, on other alarms) and `broadcast` is a no-op (the
-// worker's is fire-and-forget, never awaited). Like the shipped host, the
-// first ensureRepeatingAlarm of a start reads `test-hooks.json` (absent from
-// a shipped build, so the fetch fails); its time is reported on its own.
+// worker's is fire-and-forget, never awaited).
 import init, { Extension } from './worktime_wasm.js';
 
 const t0 = performance.now();
@@ -23,7 +21,6 @@ const host = {
     return chrome.alarms.create(`bench-${name}`, { when: whenMs });
   },
   async ensureRepeatingAlarm(name, periodMinutes) {
-    await testHooks();
     const existing = await chrome.alarms.get(`bench-${name}`);
     if (!existing || existing.periodInMinutes !== periodMinutes) {
       await chrome.alarms.create(`bench-${name}`, { periodInMinutes: periodMinutes });
@@ -43,26 +40,10 @@ const host = {
   broadcast() {},
 };
 
-let hooksMs = null;
-let hooks = null;
-/** The shipped worker's once-per-start read of test-hooks.json, timed. */
-function testHooks() {
-  if (!hooks) {
-    const t = performance.now();
-    hooks = fetch(chrome.runtime.getURL('test-hooks.json'))
-      .then((res) => (res.ok ? res.json() : {}), () => ({}))
-      .catch(() => ({}))
-      .finally(() => {
-        hooksMs = performance.now() - t;
-      });
-  }
-  return hooks;
-}
-
 window.benchColdStart = (async () => {
   await init({ module_or_path: chrome.runtime.getURL('worktime_wasm_bg.wasm') });
   const t1 = performance.now();
   await Extension.open(host, db);
   const t2 = performance.now();
-  return { initMs: t1 - t0, openMs: t2 - t1, totalMs: t2 - t0, sinceNavigationMs: t2, testHooksMs: hooksMs };
+  return { initMs: t1 - t0, openMs: t2 - t1, totalMs: t2 - t0, sinceNavigationMs: t2 };
 })();

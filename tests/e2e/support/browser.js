@@ -9,7 +9,7 @@ import { waitFor } from './wait.js';
 
 /**
  * Launches Chromium with dist/ (or the unpacked extension in `dist`, e.g. a
- * copy with test-hooks.json) and `githubPort` serving github.com. Returns
+ * the test variant, target/dist-test/) and `githubPort` serving github.com. Returns
  * `{ context, worker, extensionId, url(page), consoleErrors, extensionConsole(),
  * close() }`; `consoleErrors` collects errors the service worker logs while
  * Playwright is attached, and `extensionConsole()` every console line the

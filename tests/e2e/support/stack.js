@@ -11,7 +11,7 @@ import { startFaultProxy } from './fault-proxy.mjs';
 /**
  * Starts the stack. Returns `{ github, server, proxy, ext, close() }`;
  * `proxy` is null unless `faultProxy` is set. `dist` loads another unpacked
- * extension than dist/ (see `distWithTestHooks`); `browserArgs` adds
+ * extension than dist/ (see `testVariant`); `browserArgs` adds
  * Chromium flags.
  */
 export async function startStack({ faultProxy = false, dist, browserArgs = [] } = {}) {

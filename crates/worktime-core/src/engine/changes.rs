@@ -74,7 +74,6 @@ impl Engine {
             // highest `order`/`revision` in the stored queue.
             self.writes.push(put(Record::Queue(e)));
             self.queue_changed = true;
-            self.coord.trigger();
         }
     }
 }

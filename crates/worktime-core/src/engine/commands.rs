@@ -2,6 +2,7 @@
 //! popup opened.
 
 use super::*;
+use crate::queue::Release;
 
 impl Engine {
     pub(super) fn on_command(&mut self, now: UnixMillis, command: Command) {
@@ -53,7 +54,6 @@ impl Engine {
                 if self.meta.server_problem.take().is_some() {
                     self.meta_dirty = true;
                 }
-                self.coord.trigger();
             }
             Command::TokenCleared => self.has_token = false,
             Command::PopupOpened => {
@@ -78,7 +78,7 @@ impl Engine {
         let until = now + SYNC_NOW_COOLDOWN;
         self.coord.cooldown_until = Some(until);
         self.timers.set(Timer::Cooldown, until);
-        for e in self.queue.release_all(true) {
+        for e in self.queue.release_all(Release::ParkedAndBackingOff) {
             self.writes.push(put(Record::Queue(e)));
         }
         self.coord.pull_wanted = true;
@@ -106,6 +106,5 @@ impl Engine {
         }
         self.meta_dirty = true;
         self.queue_changed = true;
-        self.coord.trigger();
     }
 }

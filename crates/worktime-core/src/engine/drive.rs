@@ -10,7 +10,6 @@ impl Engine {
         if self.coord.in_flight.is_some() {
             return;
         }
-        self.coord.follow_up = false;
         if !self.has_token || self.meta.signed_out {
             self.coord.run = None;
             self.coord.force_once = false;

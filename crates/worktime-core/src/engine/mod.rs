@@ -216,10 +216,8 @@ impl Engine {
             }
             Input::Network { now, online } => {
                 self.observe_clock(now);
+                // Back online, the next drive sends what waits at once.
                 self.online = online;
-                if online {
-                    self.coord.trigger();
-                }
             }
             Input::AlarmFired { now } => {
                 self.observe_clock(now);

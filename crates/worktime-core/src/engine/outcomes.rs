@@ -2,6 +2,7 @@
 //! park, pause for a server problem, sign out.
 
 use super::*;
+use crate::queue::Release;
 
 impl Engine {
     pub(super) fn on_response(&mut self, now: UnixMillis, id: RequestId, outcome: HttpOutcome) {
@@ -209,7 +210,6 @@ impl Engine {
         let clock_moved = self.clock_offset() != sent_offset;
         if clock_moved && crate::clock::is_time_field(reason.field.as_deref()) {
             self.queue_changed = true;
-            self.coord.trigger();
             return; // still queued, unchanged: due now
         }
         self.dead_letter(now, id, rev, reason);
@@ -336,7 +336,7 @@ impl Engine {
         self.meta.last_successful = Some(now);
         self.meta.last_error = None;
         self.meta_dirty = true;
-        let released = self.queue.release_all(false);
+        let released = self.queue.release_all(Release::Parked);
         if !released.is_empty() {
             self.queue_changed = true;
         }
