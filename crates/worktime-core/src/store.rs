@@ -214,7 +214,7 @@ pub struct SyncMeta {
     /// Tabs whose session the safety timeout ended, still showing their PR:
     /// the user coming back to one starts a new session, also in a worker
     /// started since (the page sends no report while nothing changes).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dormant: Vec<DormantTab>,
 }
 
