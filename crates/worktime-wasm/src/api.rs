@@ -10,7 +10,7 @@ use crate::messages::{ContentMessage, PageMessage};
 use crate::settings::{self, SettingsView};
 use crate::shell::{FALLBACK_ALARM, Shell, WAKE_ALARM};
 use crate::storage::to_js;
-use crate::timing::{IdleThreshold, Timing};
+use crate::timing::{IdleState, IdleThreshold, Timing};
 use serde::Serialize;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -104,25 +104,12 @@ impl Extension {
                 }
             }
             "idle" => {
-                let idle = match detail.as_string().as_deref() {
-                    Some("active") => false,
-                    Some("idle" | "locked") => true,
-                    _ => {
-                        let state = crate::error::js_text(&detail);
-                        return Err(malformed(format!("unknown idle state {state:?}")));
-                    }
+                let Some(state) = detail.as_string().as_deref().and_then(IdleState::parse) else {
+                    let state = crate::error::js_text(&detail);
+                    return Err(malformed(format!("unknown idle state {state:?}")));
                 };
-                // Chrome says `idle` once the threshold passed without
-                // input: the user's last input was that long ago.
-                let last_input = (detail.as_string().as_deref() == Some("idle"))
-                    .then(|| shell.timing().idle_seconds);
-                shell
-                    .input(|now| Input::UserIdle {
-                        now,
-                        idle,
-                        last_input: last_input.map(|t| t.last_input(now)),
-                    })
-                    .await
+                let threshold = shell.timing().idle_seconds;
+                shell.input(|now| state.input(now, threshold)).await
             }
             "network" => {
                 let online = detail

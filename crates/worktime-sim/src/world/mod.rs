@@ -262,6 +262,8 @@ impl World {
             now: self.now(),
             stored: self.storage.load(),
             open_tabs: self.tabs.keys().map(|&t| TabId(t)).collect(),
+            // The simulated browser never restarts, only its worker.
+            new_browser_run: false,
             has_token: self.has_token,
             online: self.online,
             entropy: self.rng.next_u128(),
