@@ -3,8 +3,8 @@
 // and coming back to the tab starts a new session. The real limit, no test
 // setting: a PR looked at for a few seconds, then left behind another tab
 // (really hidden, so driven over a raw DevTools pipe: under Playwright tabs
-// never turn hidden) for 10 minutes and 20 seconds. It runs in build.sh's
-// runner of waiting scenarios, beside the others. Real parts: the built
+// never turn hidden) until the limit ends it (about 10 minutes). build.sh
+// gives it a runner of its own, beside the others. Real parts: the built
 // extension in Debian's Chromium, the local HTTPS github.com, the real
 // worktime-server.
 import { test, before, after } from 'node:test';
