@@ -151,8 +151,10 @@ export async function launchRawChromium({ githubPort, dist = DIST, profile: give
       const url = `chrome-extension://${extensionId}/${page}`;
       const { targetId } = await cdp.send('Target.createTarget', { url });
       const { sessionId } = await cdp.send('Target.attachToTarget', { targetId, flatten: true });
+      // The new target may first show its initial about:blank, itself
+      // "complete" and without chrome.tabs: wait for the page asked for.
       await waitFor(`${page} to load`, async () =>
-        (await evaluate(sessionId, 'document.readyState')) === 'complete');
+        (await evaluate(sessionId, `location.href === ${JSON.stringify(url)} && document.readyState === 'complete'`)));
       const tabId = await evaluate(sessionId, 'chrome.tabs.getCurrent().then((t) => t.id)');
       return {
         tabId,
