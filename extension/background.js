@@ -42,6 +42,12 @@ const host = {
     await chrome.action.setBadgeText({ text });
     if (color) await chrome.action.setBadgeBackgroundColor({ color });
   },
+  /** `chrome.idle`'s state now ('active', 'idle' or 'locked'), asked at
+   * every worker start: a worker woken while the machine is idle or locked
+   * hears no state change. */
+  queryIdleState(seconds) {
+    return chrome.idle.queryState(seconds);
+  },
   /** Whether this is the worker's first start in this browser run:
    * `chrome.storage.session` is cleared when the browser restarts, and Chrome
    * then reuses tab ids, so the shell must not match stored tabs to new ones. */

@@ -3,7 +3,7 @@
 // Files-changed view at /pull/N/changes is the PR; PR -> list -> PR in one
 // tab times both; a reload or back/forward is one session; owner and
 // repository case make no second session; leaving GitHub in the tab stops
-// the clock at once. Each test asserts on the server's rows.
+// the clock at once, even without pagehide. Each test asserts on the server's rows.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { askWorker } from './support/browser.js';
@@ -117,21 +117,39 @@ test('owner and repository case make one session, sent in lower case', async () 
   assert.equal(done[0].pr_number, 8);
 });
 
-test('leaving GitHub in the tab ends the review at once, not after the grace', async () => {
+test('leaving GitHub in the tab stops the clock then, even when the page never says pagehide', async () => {
   const r = await reviewer('jo');
   const page = await ext.context.newPage();
+  // The page's own script swallows pagehide and visibilitychange before any
+  // other listener sees them (capture phase at the window, first in the
+  // path), as when a tab is discarded or a page's unload is cut short: the
+  // content script says nothing, so only tabs.onUpdated can tell the worker.
+  await page.addInitScript(() => {
+    for (const type of ['pagehide', 'visibilitychange']) {
+      window.addEventListener(type, (event) => event.stopImmediatePropagation(), true);
+    }
+  });
   await page.goto('https://github.com/octo/hello-world/pull/70');
+  const shownAt = Date.now();
   await waitFor('PR 70 timed', async () => (await r.current()) === 'octo/hello-world#70');
+  const lookUntil = Date.now() + 2000;
+  await waitFor('2 s looking at PR 70', () => Date.now() >= lookUntil, { timeoutMs: 7000 });
+  // Another site: the server's own address, a page the extension may not see.
   const leftAt = Date.now();
-  await page.goto('about:blank');
-  const done = await waitFor('PR 70 ended on the server', async () => {
+  await page.goto(`${server.url}/`);
+  const done = await waitFor('PR 70 ended on the server while the tab shows another site', async () => {
     const all = await r.ended();
     return all.length === 1 && all;
   }, { timeoutMs: LEAVE_GRACE_MS + 10000 });
   const tookMs = Date.now() - leftAt;
   assert.ok(tookMs < LEAVE_GRACE_MS, `ended ${tookMs} ms after the tab left GitHub: it waited for the grace`);
   assert.equal(done[0].pr_number, 70);
-  assert.ok(Date.parse(done[0].ended_at) <= Date.now());
+  const endedAt = Date.parse(done[0].ended_at);
+  assert.ok(endedAt <= leftAt + 1500, `ended_at is ${endedAt - leftAt} ms after the tab left GitHub`);
+  assert.ok(
+    done[0].active_seconds <= Math.ceil((leftAt - shownAt) / 1000) + 1,
+    `active ${done[0].active_seconds} s for ${leftAt - shownAt} ms on the PR: ${JSON.stringify(done[0])}`,
+  );
   assert.equal(await r.current(), null, 'nothing timed once the tab shows another site');
   // The tab is still a tab: back on a PR, it is timed again.
   await page.goto('https://github.com/octo/hello-world/pull/71');

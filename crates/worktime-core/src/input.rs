@@ -27,6 +27,12 @@ pub enum Input {
         /// first start of a browser run: Chrome reuses tab ids after a
         /// restart, so stored ids name other tabs.
         open_tabs: Vec<TabId>,
+        /// The first start of a browser run: the browser was down since the
+        /// last checkpoint (closed, crashed, the machine off), so a session
+        /// whose tabs are gone ends at its checkpoint with none of that time,
+        /// unlike a tab closed while only the worker was stopped.
+        #[serde(default)]
+        new_browser_run: bool,
         /// Whether an API token is configured (the engine never sees it).
         has_token: bool,
         /// `navigator.onLine`: a hint, not a promise.

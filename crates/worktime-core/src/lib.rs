@@ -81,6 +81,7 @@
 //!     now: now(),
 //!     stored: load_everything(),
 //!     open_tabs: vec![],
+//!     new_browser_run: false,
 //!     has_token: true,
 //!     online: true,
 //!     entropy: 0x5eed, // crypto.getRandomValues in the browser

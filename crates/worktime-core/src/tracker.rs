@@ -111,11 +111,14 @@ impl Tracker {
     /// most [`MAX_ACCRUAL_GAP`] old, the time since it is review time and
     /// the session ends now. Older than that, nothing saw the tab close (the
     /// fallback alarm would have): the browser went down, and the session
-    /// ends at its last checkpoint.
+    /// ends at its last checkpoint. On a browser run's first start
+    /// (`new_browser_run`) the browser was down however recent the
+    /// checkpoint: the session ends there with none of the time since.
     pub(crate) fn load(
         &mut self,
         stored: Vec<SessionRecord>,
         open_tabs: &[TabId],
+        new_browser_run: bool,
         now: UnixMillis,
     ) -> Vec<Change> {
         let open: BTreeSet<TabId> = open_tabs.iter().copied().collect();
@@ -138,7 +141,7 @@ impl Tracker {
             }
             if rec.tabs.is_empty() {
                 let since = now.since(rec.last_checkpoint);
-                if since.0 >= 0 && since <= MAX_ACCRUAL_GAP {
+                if !new_browser_run && since.0 >= 0 && since <= MAX_ACCRUAL_GAP {
                     accrue(&mut rec, now, was_running);
                 }
                 let at = rec.last_checkpoint;

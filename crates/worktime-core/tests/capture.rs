@@ -273,9 +273,8 @@ fn tabs_stored_by_an_earlier_browser_run_never_match_a_new_tab() {
         .session
         .local_id
         .clone();
-    shell.open_tabs.clear(); // what the shell passes on a new browser run
     shell.now = UnixMillis(T0 + 3_600_000);
-    shell.restart();
+    shell.restart_browser();
     let done = ended(&shell);
     assert_eq!(done.len(), 1);
     assert_eq!(done[0].local_id, old);
@@ -290,6 +289,44 @@ fn tabs_stored_by_an_earlier_browser_run_never_match_a_new_tab() {
         .local_id
         .clone();
     assert_ne!(new, old, "a new tab joined a session of the last run");
+}
+
+#[test]
+fn a_browser_down_for_seconds_costs_the_review_none_of_that_time() {
+    // Killed mid-review (a crash; no tab closed, no event) and started again
+    // 10 s later: the checkpoint is recent, but the browser, not only the
+    // worker, was down, so the session ends at its checkpoint with the 30 s
+    // it had, not 40 s ending at the restart.
+    let mut shell = Shell::new();
+    shell.set_online(false);
+    shell.page(1, 7, PageEvent::Visible);
+    shell.advance(30_000);
+    shell.alarm(); // a checkpoint at 30 s
+    let checkpoint = shell.now;
+    shell.advance(10_000);
+    shell.restart_browser();
+    let done = ended(&shell);
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(done[0].active_seconds, 30);
+    assert_eq!(done[0].ended_at, Some(checkpoint));
+}
+
+#[test]
+fn a_tab_closed_while_only_the_worker_was_stopped_keeps_the_time_since_the_checkpoint() {
+    // The contrast: the same 10 s with the browser up and the worker
+    // stopped; the tab closing is what woke it, so the time was review time.
+    let mut shell = Shell::new();
+    shell.set_online(false);
+    shell.open_tabs.push(1);
+    shell.page(1, 7, PageEvent::Visible);
+    shell.advance(30_000);
+    shell.alarm();
+    shell.advance(10_000);
+    shell.open_tabs.clear();
+    shell.restart();
+    let done = ended(&shell);
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(done[0].active_seconds, 40);
 }
 
 #[test]
@@ -462,4 +499,56 @@ fn an_idle_threshold_longer_than_the_review_takes_back_no_more_than_it_had() {
     let done = ended(&shell);
     assert_eq!(done[0].active_seconds, 0);
     assert!(done[0].ended_at >= Some(done[0].started_at));
+}
+
+#[test]
+fn a_worker_started_while_the_user_is_idle_stops_active_time_at_the_last_input() {
+    // The worker was stopped mid-review; it starts again while the user has
+    // been away for the threshold (15 s), so no idle event will come. The
+    // shell asks chrome.idle at start and says so right after Started:
+    // active time stops at the last input, not at the next event.
+    let mut shell = Shell::new();
+    shell.set_online(false);
+    shell.open_tabs.push(1);
+    shell.page(1, 7, PageEvent::Visible);
+    shell.advance(30_000);
+    shell.alarm(); // checkpoint at 30 s
+    shell.advance(20_000); // the worker is stopped meanwhile
+    shell.restart();
+    let now = shell.now;
+    shell.handle(Input::UserIdle {
+        now,
+        idle: true,
+        last_input: Some(UnixMillis(now.0 - 15_000)),
+    });
+    let rec = shell.engine.running_sessions().next().unwrap();
+    assert_eq!(rec.session.active_seconds, 35, "the idle 15 s were counted");
+    shell.advance(60_000);
+    shell.remove_tab(1);
+    assert_eq!(
+        ended(&shell)[0].active_seconds,
+        35,
+        "idle time was counted after the start"
+    );
+}
+
+#[test]
+fn a_worker_started_while_the_screen_is_locked_counts_nothing_from_then() {
+    let mut shell = Shell::new();
+    shell.set_online(false);
+    shell.open_tabs.push(1);
+    shell.page(1, 7, PageEvent::Visible);
+    shell.advance(30_000);
+    shell.alarm();
+    shell.advance(20_000);
+    shell.restart();
+    let now = shell.now;
+    shell.handle(Input::UserIdle {
+        now,
+        idle: true,
+        last_input: None,
+    });
+    shell.advance(60_000);
+    shell.remove_tab(1);
+    assert_eq!(ended(&shell)[0].active_seconds, 50);
 }

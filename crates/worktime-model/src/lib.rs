@@ -269,6 +269,7 @@ impl World {
             online: true,
             entropy: 0x5eed_u128 + u128::from(self.restarts) * 7919,
             utc_offset_minutes: 0,
+            new_browser_run: false,
         };
         self.feed(&mut engine, started);
         let idle = Input::UserIdle {

@@ -9,10 +9,10 @@ use crate::connection;
 use crate::convert;
 use crate::error::{SettingsError, ShellError, to_js_error};
 use crate::host::Host;
-use crate::messages::{ContentMessage, IdleState, PageMessage, decode, decode_tagged};
+use crate::messages::{ContentMessage, PageMessage, decode, decode_tagged};
 use crate::settings::{self, SettingsView};
 use crate::shell::{FALLBACK_ALARM, Shell, WAKE_ALARM};
-use crate::timing::{IdleThreshold, Timing};
+use crate::timing::{IdleState, IdleThreshold, Timing};
 use serde::Serialize;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -90,14 +90,8 @@ impl Extension {
         let state: IdleState = decode(state)?;
         // Chrome says `idle` once the threshold passed without input: the
         // user's last input was that long ago.
-        let since = (state == IdleState::Idle).then(|| self.shell.timing().idle_seconds);
-        self.shell
-            .input(|now| Input::UserIdle {
-                now,
-                idle: state != IdleState::Active,
-                last_input: since.map(|t| t.last_input(now)),
-            })
-            .await;
+        let threshold = self.shell.timing().idle_seconds;
+        self.shell.input(|now| state.input(now, threshold)).await;
         Ok(())
     }
 

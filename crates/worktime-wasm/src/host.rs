@@ -5,6 +5,7 @@
 //! directly, keeps the shell runnable in tests where `chrome` does not exist.
 
 use crate::error::js_text;
+use crate::timing::IdleState;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -37,6 +38,9 @@ extern "C" {
 
     #[wasm_bindgen(method, catch, js_name = setIdleDetection)]
     fn set_idle_detection_js(this: &Host, seconds: u32) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = queryIdleState)]
+    fn query_idle_state_js(this: &Host, seconds: u32) -> Result<JsValue, JsValue>;
 
     #[wasm_bindgen(method, catch, js_name = firstStartThisBrowserRun)]
     fn first_start_this_browser_run_js(this: &Host) -> Result<JsValue, JsValue>;
@@ -123,6 +127,16 @@ impl Host {
     /// `chrome.idle.setDetectionInterval(seconds)`.
     pub async fn set_idle_detection(&self, seconds: u32) {
         settle("setIdleDetection", self.set_idle_detection_js(seconds)).await;
+    }
+
+    /// `chrome.idle.queryState(seconds)`: the state now, which no event
+    /// tells a worker that starts while the machine is idle or locked.
+    /// `None` when Chrome does not answer or answers something unknown.
+    pub async fn query_idle_state(&self, seconds: u32) -> Option<IdleState> {
+        settle("queryIdleState", self.query_idle_state_js(seconds))
+            .await
+            .and_then(|v| v.as_string())
+            .and_then(|name| IdleState::parse(&name))
     }
 
     /// Whether this is the worker's first start since the browser started

@@ -141,18 +141,6 @@ pub enum PageMessage {
     },
 }
 
-/// What `chrome.idle.onStateChanged` reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum IdleState {
-    /// Input again.
-    Active,
-    /// No input for the detection interval.
-    Idle,
-    /// The screen is locked.
-    Locked,
-}
-
 /// Decodes a value the glue passes (an idle state) into `T`; a value that
 /// does not fit is a [`ShellError::Message`] naming what is wrong.
 pub fn decode<T: DeserializeOwned>(value: JsValue) -> Result<T, ShellError> {
@@ -172,6 +160,7 @@ mod tests {
     //! externally tagged form (the browser path, `crate::tagged` included,
     //! is foreign_messages.test.js's).
     use super::*;
+    use crate::timing::IdleState;
 
     /// What `externally_tagged` does, on JSON text.
     fn tagged<T: DeserializeOwned>(json: &str) -> Result<T, String> {

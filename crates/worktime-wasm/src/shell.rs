@@ -118,11 +118,15 @@ impl Shell {
         let quarantined = storage::quarantine_count(&db).await?;
         // Tab ids of an earlier browser run name other tabs now: on the
         // run's first start, every stored tab is gone.
-        let open_tabs = if host.first_start_this_browser_run().await {
+        let new_browser_run = host.first_start_this_browser_run().await;
+        let open_tabs = if new_browser_run {
             Vec::new()
         } else {
             host.open_tabs().await
         };
+        // No event says the machine is already idle or locked when this
+        // worker starts: ask, and tell the engine right after it starts.
+        let idle_now = host.query_idle_state(timing.idle_seconds.secs()).await;
         let online = http::online();
         let shell = Rc::new(Shell {
             db,
@@ -152,12 +156,17 @@ impl Shell {
                 now,
                 stored,
                 open_tabs: open_tabs.into_iter().map(worktime_core::TabId).collect(),
+                new_browser_run,
                 has_token,
                 online,
                 entropy: clock::random_u128(),
                 utc_offset_minutes: clock::utc_offset_minutes(),
             })
             .await;
+        if let Some(state) = idle_now {
+            let threshold = timing.idle_seconds;
+            shell.input(|now| state.input(now, threshold)).await;
+        }
         Ok(shell)
     }
 

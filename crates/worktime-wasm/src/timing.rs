@@ -59,6 +59,43 @@ impl From<IdleThreshold> for u32 {
     }
 }
 
+/// One of `chrome.idle`'s states, as `onStateChanged` and `queryState` give
+/// it. Both paths read it the same way, so a worker woken while the machine
+/// is idle or locked stops active time as the event would have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdleState {
+    /// Input within the threshold.
+    Active,
+    /// No input for the threshold.
+    Idle,
+    /// The screen is locked.
+    Locked,
+}
+
+impl IdleState {
+    /// Reads Chrome's name for a state; `None` for anything else.
+    pub fn parse(name: &str) -> Option<IdleState> {
+        match name {
+            "active" => Some(IdleState::Active),
+            "idle" => Some(IdleState::Idle),
+            "locked" => Some(IdleState::Locked),
+            _ => None,
+        }
+    }
+
+    /// The engine's input for this state seen at `now` under `threshold`:
+    /// `idle` means the last input was a threshold ago, so active time stops
+    /// there; `locked` gives no such moment and stops it now.
+    pub fn input(self, now: UnixMillis, threshold: IdleThreshold) -> worktime_core::Input {
+        worktime_core::Input::UserIdle {
+            now,
+            idle: self != IdleState::Active,
+            last_input: (self == IdleState::Idle).then(|| threshold.last_input(now)),
+        }
+    }
+}
+
 /// The timing preferences as stored (and as the options page sees them).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -94,6 +131,25 @@ mod tests {
             IdleThreshold::DEFAULT.last_input(UnixMillis(1_000_000)),
             UnixMillis(820_000)
         );
+    }
+
+    #[test]
+    fn each_idle_state_stops_active_time_where_chrome_says_the_input_stopped() {
+        let now = UnixMillis(1_000_000);
+        let t = IdleThreshold::from_secs(15).unwrap();
+        let input = |name| IdleState::parse(name).map(|s| s.input(now, t));
+        let idle = |idle, last_input| {
+            Some(worktime_core::Input::UserIdle {
+                now,
+                idle,
+                last_input,
+            })
+        };
+        assert_eq!(input("active"), idle(false, None));
+        assert_eq!(input("idle"), idle(true, Some(UnixMillis(985_000))));
+        assert_eq!(input("locked"), idle(true, None));
+        assert_eq!(input("asleep"), None);
+        assert_eq!(input("Idle"), None);
     }
 
     #[test]

@@ -64,16 +64,19 @@ class PipeConnection {
 }
 
 /**
- * Starts headless Chromium with dist/ loaded and github.com mapped to
- * `githubPort`. Returns `{ extensionId, evalInWorker(expr), openExtensionPage(page),
- * close() }`. Only the service worker (and pages opened with
- * openExtensionPage) are attached.
+ * Starts headless Chromium with dist/ (or the unpacked extension in `dist`)
+ * loaded and github.com mapped to `githubPort`, showing `startUrl` in its
+ * first tab. Returns `{ extensionId, pid, evalInWorker(expr),
+ * openExtensionPage(page), kill(), close() }`. Only the service worker (and
+ * pages opened with openExtensionPage) are attached. With `profile` (a
+ * user-data-dir the caller made) the browser can be started again on the
+ * same profile, as after a restart; the caller then removes it, not close().
  */
-export async function launchRawChromium({ githubPort }) {
-  if (!fs.existsSync(path.join(DIST, 'manifest.json'))) {
-    throw new Error(`${DIST} has no manifest.json: run ./build.sh build first`);
+export async function launchRawChromium({ githubPort, dist = DIST, profile: given, startUrl = 'about:blank' }) {
+  if (!fs.existsSync(path.join(dist, 'manifest.json'))) {
+    throw new Error(`${dist} has no manifest.json: run ./build.sh build first`);
   }
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'wt-raw-chromium-'));
+  const profile = given ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wt-raw-chromium-'));
   const child = spawn(
     CHROMIUM,
     [
@@ -86,12 +89,12 @@ export async function launchRawChromium({ githubPort }) {
       '--no-first-run',
       '--no-default-browser-check',
       `--user-data-dir=${profile}`,
-      `--disable-extensions-except=${DIST}`,
-      `--load-extension=${DIST}`,
+      `--disable-extensions-except=${dist}`,
+      `--load-extension=${dist}`,
       '--ignore-certificate-errors',
       `--host-resolver-rules=MAP github.com 127.0.0.1:${githubPort}`,
       '--remote-debugging-pipe',
-      'about:blank',
+      startUrl,
     ],
     { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] },
   );
@@ -148,15 +151,28 @@ export async function launchRawChromium({ githubPort }) {
       const url = `chrome-extension://${extensionId}/${page}`;
       const { targetId } = await cdp.send('Target.createTarget', { url });
       const { sessionId } = await cdp.send('Target.attachToTarget', { targetId, flatten: true });
+      // The new target may first show its initial about:blank, itself
+      // "complete" and without chrome.tabs: wait for the page asked for.
       await waitFor(`${page} to load`, async () =>
-        (await evaluate(sessionId, 'document.readyState')) === 'complete');
+        (await evaluate(sessionId, `location.href === ${JSON.stringify(url)} && document.readyState === 'complete'`)));
       const tabId = await evaluate(sessionId, 'chrome.tabs.getCurrent().then((t) => t.id)');
       return {
         tabId,
         ask: (message) => evaluate(sessionId, `chrome.runtime.sendMessage(${JSON.stringify(message)})`),
       };
     },
-    /** Closes the browser (politely, then by pid) and removes the profile. */
+    /** The browser process's id. */
+    pid: child.pid,
+    /** Ends the browser at once by its pid (SIGKILL), as a crash or a power
+     * cut would: no tab closes, no event reaches the extension. */
+    async kill() {
+      if (!exited) {
+        child.kill('SIGKILL');
+        await exit;
+      }
+    },
+    /** Closes the browser (politely, then by pid) and removes the profile
+     * unless the caller gave it. */
     async close() {
       if (!exited) {
         cdp.send('Browser.close').catch(() => {});
@@ -164,7 +180,7 @@ export async function launchRawChromium({ githubPort }) {
         await exit;
         clearTimeout(timer);
       }
-      fs.rmSync(profile, { recursive: true, force: true });
+      if (!given) fs.rmSync(profile, { recursive: true, force: true });
     },
   };
 }

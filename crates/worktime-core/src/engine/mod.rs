@@ -158,6 +158,7 @@ impl Engine {
                 now,
                 stored,
                 open_tabs,
+                new_browser_run,
                 has_token,
                 online,
                 entropy,
@@ -170,6 +171,7 @@ impl Engine {
                     now,
                     stored,
                     &open_tabs,
+                    new_browser_run,
                     has_token,
                     online,
                     entropy,
@@ -272,6 +274,7 @@ impl Engine {
         now: UnixMillis,
         stored: StoredState,
         open_tabs: &[TabId],
+        new_browser_run: bool,
         has_token: bool,
         online: bool,
         entropy: u128,
@@ -340,7 +343,7 @@ impl Engine {
             })
             .collect();
         self.tracker.restore_idle(self.meta.user_idle);
-        let changes = self.tracker.load(sessions, open_tabs, now);
+        let changes = self.tracker.load(sessions, open_tabs, new_browser_run, now);
         self.tracker.restore_dormant(&self.meta.dormant, open_tabs);
         self.apply_changes(now, changes);
         self.queue_changed = true;

@@ -102,6 +102,8 @@ pub struct Shell {
     pub online: bool,
     pub has_token: bool,
     seq: u64,
+    /// Set for the boot of [`Shell::restart_browser`] only.
+    new_browser_run: bool,
 }
 
 impl Shell {
@@ -126,6 +128,7 @@ impl Shell {
             online: true,
             has_token: true,
             seq: 0,
+            new_browser_run: false,
         };
         shell.boot();
         shell
@@ -140,11 +143,21 @@ impl Shell {
         self.boot();
     }
 
+    /// The whole browser went down and starts again: every tab is gone, and
+    /// the worker's start is the first of a browser run.
+    pub fn restart_browser(&mut self) {
+        self.open_tabs.clear();
+        self.new_browser_run = true;
+        self.restart();
+        self.new_browser_run = false;
+    }
+
     fn boot(&mut self) {
         let input = Input::Started {
             now: self.now,
             stored: self.store.clone(),
             open_tabs: self.open_tabs.iter().map(|&t| TabId(t)).collect(),
+            new_browser_run: self.new_browser_run,
             has_token: self.has_token,
             online: self.online,
             entropy: 0x5eed_u128 + u128::from(self.seq) * 7919,

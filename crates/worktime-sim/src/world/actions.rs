@@ -190,12 +190,15 @@ impl World {
             }
             840..=844 => {
                 // The browser crashed: every tab is gone, no events at all,
-                // and the next run hands out tab ids from 1 again.
+                // and the next run hands out tab ids from 1 again. The new
+                // run ends what was running at its last checkpoint: the
+                // stretch since then is unknown, and none of it is counted.
+                self.widen_running(CHECKPOINT_INTERVAL.0, 0);
                 self.tabs.clear();
                 self.blind.clear();
                 self.next_tab = 1;
                 self.stats.kills += 1;
-                self.start_worker();
+                self.start_browser();
             }
             845..=869 => self.command(Command::SyncNow),
             870..=884 => self.command(Command::PopupOpened),

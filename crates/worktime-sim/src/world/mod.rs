@@ -330,6 +330,17 @@ impl World {
     // ------------------------------------------------------------ worker
 
     fn start_worker(&mut self) {
+        self.start(Run::SameBrowser);
+    }
+
+    /// The browser crashed and started again: its first worker is told so.
+    fn start_browser(&mut self) {
+        self.start(Run::NewBrowser);
+    }
+
+    /// A worker starts from what storage holds, in the same browser run or
+    /// the first of a new one.
+    fn start(&mut self, run: Run) {
         let tabs_of: BTreeMap<LocalId, Vec<i64>> = self
             .subject
             .engine()
@@ -406,6 +417,7 @@ impl World {
             now: self.now(),
             stored,
             open_tabs: self.tabs.keys().map(|&t| TabId(t)).collect(),
+            new_browser_run: run == Run::NewBrowser,
             has_token: self.has_token,
             online: self.online,
             entropy: self.rng.next_u128(),
@@ -710,4 +722,13 @@ fn set_now(input: &mut Input, at: UnixMillis) {
         | Input::Command { now, .. } => *now = at,
         _ => {}
     }
+}
+
+/// Whether a worker starts in the browser run its predecessor ran in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Run {
+    /// Only the worker was stopped or killed.
+    SameBrowser,
+    /// The browser crashed: every tab is gone.
+    NewBrowser,
 }

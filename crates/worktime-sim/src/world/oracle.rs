@@ -14,7 +14,9 @@
 //!   [`STEP_BACK_LOSS`] less; and for each tab removal lost with a killed
 //!   worker while the session keeps other tabs, up to
 //!   [`CHECKPOINT_INTERVAL`] less (the restarted engine drops the removed
-//!   tab's stretch since the last checkpoint);
+//!   tab's stretch since the last checkpoint); for a browser crash while
+//!   it ran, up to [`CHECKPOINT_INTERVAL`] less (the new browser run ends
+//!   it at its last checkpoint);
 //! - upper: for each forward step while it ran, each idle change lost
 //!   with a killed worker while it ran, and each restart that found the
 //!   stored idle state quarantined as corrupt, up to [`MAX_ACCRUAL_GAP`]
