@@ -354,7 +354,6 @@ impl World {
         } else {
             None
         };
-        let meta_before = self.storage.meta.is_some();
         let (stored, quarantined) = self.storage.load(corrupt);
         if self.trace {
             eprintln!(
@@ -362,7 +361,7 @@ impl World {
                 stored.meta.is_some()
             );
         }
-        if meta_before && stored.meta.is_none() {
+        if stored.meta.is_none() {
             // ... and so are the tabs the safety timeout left dormant: a
             // tab no session holds stays untimed until its page reports.
             let held: BTreeSet<i64> = tabs_of.values().flatten().copied().collect();

@@ -83,10 +83,14 @@ impl World {
             let tabs = &self.tabs;
             let known: BTreeSet<i64> = engine
                 .running_sessions()
-                .flat_map(|r| r.tabs.iter())
-                .filter(|p| {
-                    p.left_at.is_none()
-                        && tabs.get(&p.tab.0).is_some_and(|t| t.visible == p.visible)
+                .flat_map(|r| {
+                    let pr = r.pr();
+                    r.tabs.iter().filter(move |p| {
+                        p.left_at.is_none()
+                            && tabs.get(&p.tab.0).is_some_and(|t| {
+                                t.visible == p.visible && t.pr.as_ref() == Some(&pr)
+                            })
+                    })
                 })
                 .map(|p| p.tab.0)
                 .collect();
