@@ -339,6 +339,20 @@ impl World {
                 (r.session.local_id.clone(), tabs)
             })
             .collect();
+        // A session that had a tab the browser closed meanwhile (its
+        // removal or pagehide lost with the worker) and keeps other tabs:
+        // the new worker drops that tab's stretch since the last checkpoint.
+        let dropped: Vec<(LocalId, PrRef)> = self
+            .subject
+            .engine()
+            .running_sessions()
+            .filter(|r| {
+                r.tabs.iter().any(|t| !self.tabs.contains_key(&t.tab.0))
+                    && r.tabs.iter().any(|t| self.tabs.contains_key(&t.tab.0))
+            })
+            .map(|r| (r.session.local_id.clone(), r.pr()))
+            .collect();
+        self.widen(dropped, CHECKPOINT_INTERVAL.0, 0);
         let tombstones = self.subject.tombstones();
         self.subject = Subject::new(self.bug, tombstones);
         self.incarnation += 1;
