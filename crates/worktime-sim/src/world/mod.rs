@@ -473,19 +473,6 @@ impl World {
             _ => None,
         };
         let lost_idle_change = matches!(input, Input::UserIdle { .. });
-        // A tab removal lost with the worker is recovered at start (the tab
-        // is not among the open ones), but a session that keeps other tabs
-        // then drops the removed tab's stretch since its last checkpoint.
-        let removed_from: Vec<(LocalId, PrRef)> = match input {
-            Input::TabRemoved { tab, .. } => self
-                .subject
-                .engine()
-                .running_sessions()
-                .filter(|r| r.tabs.iter().any(|t| t.tab == tab))
-                .map(|r| (r.session.local_id.clone(), r.pr()))
-                .collect(),
-            _ => Vec::new(),
-        };
         let tab_update = match input {
             Input::LeftPullRequest {
                 tab, report: None, ..
@@ -505,7 +492,6 @@ impl World {
                 if let Some(tab) = tab_update {
                     self.lost_tab_update(tab);
                 }
-                self.widen(removed_from, CHECKPOINT_INTERVAL.0, 0);
                 if let Some(mut input) = resend {
                     set_now(&mut input, self.now());
                     self.input(input);

@@ -11,10 +11,11 @@
 //! Tolerances, per session:
 //! - lower: the server may hold up to 1 s less (whole seconds on the wire);
 //!   for each backward wall-clock step while the review ran, up to
-//!   [`STEP_BACK_LOSS`] less; and for each tab removal lost with a killed
-//!   worker while the session keeps other tabs, up to
-//!   [`CHECKPOINT_INTERVAL`] less (the restarted engine drops the removed
-//!   tab's stretch since the last checkpoint);
+//!   [`STEP_BACK_LOSS`] less; and for each worker restart that finds one of
+//!   the session's tabs closed (its pagehide or removal lost with the
+//!   killed worker) while it keeps other tabs, up to [`CHECKPOINT_INTERVAL`]
+//!   less (the restarted engine drops that tab's stretch since the last
+//!   checkpoint);
 //! - upper: for each forward step while it ran, each idle change lost
 //!   with a killed worker while it ran, and each restart that found the
 //!   stored idle state quarantined as corrupt, up to [`MAX_ACCRUAL_GAP`]
