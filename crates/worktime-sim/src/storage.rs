@@ -110,9 +110,16 @@ impl Storage {
         })
     }
 
-    /// Whether nothing waits for IndexedDB.
-    pub fn level(&self) -> bool {
-        self.waiting.is_empty() && self.spare.is_empty()
+    /// Queued records a worker starting now would load (IndexedDB with the
+    /// kept writes put back over it): IndexedDB itself may lag behind until
+    /// the next transaction commits, which is no loss.
+    pub fn queue_as_loaded(&self) -> usize {
+        if self.spare.is_empty() {
+            return self.queue.len();
+        }
+        let mut view = self.clone();
+        view.apply(&self.spare);
+        view.queue.len()
     }
 
     /// What a starting worker loads: IndexedDB with the spare store's writes

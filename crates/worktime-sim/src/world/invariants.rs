@@ -182,8 +182,7 @@ impl World {
             let engine = self.subject.engine();
             let drained = engine.pending().next().is_none()
                 && engine.in_flight().is_none()
-                && self.storage.queue.is_empty()
-                && self.storage.level()
+                && self.storage.queue_as_loaded() == 0
                 && engine.running_sessions().next().is_none();
             if drained {
                 break;
@@ -192,7 +191,7 @@ impl World {
                 let pending = engine.pending().count();
                 self.fail(format!(
                     "liveness: did not drain in 4 hours without faults: {pending} pending, {} stored, in flight: {:?}",
-                    self.storage.queue.len(),
+                    self.storage.queue_as_loaded(),
                     engine.in_flight()
                 ));
                 break;
@@ -208,6 +207,7 @@ impl World {
             .iter()
             .filter(|id| {
                 !self.storage.failed.contains_key(id.as_str())
+                    && !self.storage.holds_waiting(id.as_str())
                     && !self.discarded.contains(*id)
                     && !self.excused.contains(*id)
             })

@@ -350,6 +350,20 @@ impl World {
                 (r.session.local_id.clone(), tabs)
             })
             .collect();
+        // A session that had a tab the browser closed meanwhile (its
+        // removal or pagehide lost with the worker) and keeps other tabs:
+        // the new worker drops that tab's stretch since the last checkpoint.
+        let dropped: Vec<(LocalId, PrRef)> = self
+            .subject
+            .engine()
+            .running_sessions()
+            .filter(|r| {
+                r.tabs.iter().any(|t| !self.tabs.contains_key(&t.tab.0))
+                    && r.tabs.iter().any(|t| self.tabs.contains_key(&t.tab.0))
+            })
+            .map(|r| (r.session.local_id.clone(), r.pr()))
+            .collect();
+        self.widen(dropped, CHECKPOINT_INTERVAL.0, 0);
         let tombstones = self.subject.tombstones();
         self.subject = Subject::new(self.bug, tombstones);
         self.incarnation += 1;
@@ -365,7 +379,6 @@ impl World {
         } else {
             None
         };
-        let meta_before = self.storage.meta.is_some();
         let (stored, quarantined) = self.storage.load(corrupt);
         if self.trace {
             eprintln!(
@@ -373,7 +386,7 @@ impl World {
                 stored.meta.is_some()
             );
         }
-        if meta_before && stored.meta.is_none() {
+        if stored.meta.is_none() {
             // ... and so are the tabs the safety timeout left dormant: a
             // tab no session holds stays untimed until its page reports.
             let held: BTreeSet<i64> = tabs_of.values().flatten().copied().collect();
@@ -472,19 +485,6 @@ impl World {
             _ => None,
         };
         let lost_idle_change = matches!(input, Input::UserIdle { .. });
-        // A tab removal lost with the worker is recovered at start (the tab
-        // is not among the open ones), but a session that keeps other tabs
-        // then drops the removed tab's stretch since its last checkpoint.
-        let removed_from: Vec<(LocalId, PrRef)> = match input {
-            Input::TabRemoved { tab, .. } => self
-                .subject
-                .engine()
-                .running_sessions()
-                .filter(|r| r.tabs.iter().any(|t| t.tab == tab))
-                .map(|r| (r.session.local_id.clone(), r.pr()))
-                .collect(),
-            _ => Vec::new(),
-        };
         let tab_update = match input {
             Input::LeftPullRequest {
                 tab, report: None, ..
@@ -504,7 +504,6 @@ impl World {
                 if let Some(tab) = tab_update {
                     self.lost_tab_update(tab);
                 }
-                self.widen(removed_from, CHECKPOINT_INTERVAL.0, 0);
                 if let Some(mut input) = resend {
                     set_now(&mut input, self.now());
                     self.input(input);

@@ -11,12 +11,13 @@
 //! Tolerances, per session:
 //! - lower: the server may hold up to 1 s less (whole seconds on the wire);
 //!   for each backward wall-clock step while the review ran, up to
-//!   [`STEP_BACK_LOSS`] less; and for each tab removal lost with a killed
-//!   worker while the session keeps other tabs, up to
-//!   [`CHECKPOINT_INTERVAL`] less (the restarted engine drops the removed
-//!   tab's stretch since the last checkpoint); for a browser crash while
-//!   it ran, up to [`CHECKPOINT_INTERVAL`] less (the new browser run ends
-//!   it at its last checkpoint);
+//!   [`STEP_BACK_LOSS`] less; and for each worker restart that finds one of
+//!   the session's tabs closed (its pagehide or removal lost with the
+//!   killed worker) while it keeps other tabs, up to [`CHECKPOINT_INTERVAL`]
+//!   less (the restarted engine drops that tab's stretch since the last
+//!   checkpoint); for a browser crash while it ran, up to
+//!   [`CHECKPOINT_INTERVAL`] less (the new browser run ends it at its last
+//!   checkpoint);
 //! - upper: for each forward step while it ran, each idle change lost
 //!   with a killed worker while it ran, and each restart that found the
 //!   stored idle state quarantined as corrupt, up to [`MAX_ACCRUAL_GAP`]
@@ -85,10 +86,14 @@ impl World {
             let tabs = &self.tabs;
             let known: BTreeSet<i64> = engine
                 .running_sessions()
-                .flat_map(|r| r.tabs.iter())
-                .filter(|p| {
-                    p.left_at.is_none()
-                        && tabs.get(&p.tab.0).is_some_and(|t| t.visible == p.visible)
+                .flat_map(|r| {
+                    let pr = r.pr();
+                    r.tabs.iter().filter(move |p| {
+                        p.left_at.is_none()
+                            && tabs.get(&p.tab.0).is_some_and(|t| {
+                                t.visible == p.visible && t.pr.as_ref() == Some(&pr)
+                            })
+                    })
                 })
                 .map(|p| p.tab.0)
                 .collect();
